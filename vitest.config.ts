@@ -1,14 +1,17 @@
 import { defineConfig } from 'vitest/config';
 
-// Kernel tests compile C++ with g++ and run the emulator: generous timeouts, and at most two
-// workers because CI has two cores.
+// The default suite (`npm test`, what CI runs) excludes *.long.test.ts; `npm run test:long` runs only
+// those (headless-browser and full-matrix suites). Kernel tests compile C++ and run the emulator:
+// generous timeouts, and two workers because CI has two cores.
+const long = process.env.SVDQ_LONG === '1';
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    include: long ? ['test/**/*.long.test.ts'] : ['test/**/*.test.ts'],
+    exclude: long ? ['node_modules/**'] : ['node_modules/**', 'test/**/*.long.test.ts'],
     testTimeout: 300_000,
     hookTimeout: 600_000,
     pool: 'forks',
     maxWorkers: 2,
-    reporters: ['default'],
   },
 });
