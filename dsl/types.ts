@@ -143,7 +143,18 @@ export interface LayerShape {
   stays16bit: boolean;
   /** Epilogue the layer uses in the reference engine (e.g. fc1 → gelu → qnext). */
   epilogue: EpilogueName[];
+  /** (added) What runs it: our W4A4 kernels, an AWQ W4A16 GEMV (M = batch), or a 16-bit GEMM. */
+  kind?: LayerKind;
+  /** (added) M = tokens[stream] / tokenDivisor (SDXL's C = 1280 level runs at (H/32)², a quarter of (H/16)²). */
+  tokenDivisor?: number;
+  /** (added) Name of the layer whose qnext epilogue quantizes this layer's input (fc1 → fc2). */
+  inputFrom?: string;
+  /** (added) Caveat shown to users (e.g. "PAG layers only", "UNCERTAIN whether quantized"). */
+  note?: string;
 }
+
+/** (added) W4A4 = this project's kernels; W4A16 = AWQ GEMV (not ours); fp16 = left in 16 bits. */
+export type LayerKind = 'w4a4' | 'w4a16' | 'fp16';
 
 export interface TokenCounts {
   image: number;
@@ -159,6 +170,14 @@ export interface ModelCatalog {
   defaultRank: number;
   layers: LayerShape[];
   /** Token counts (M per layer stream) for a square resolution in pixels and a batch size. */
-  tokens(resolution: number, batch: number): TokenCounts;
+  tokens(resolution: number, batch: number, textTokens?: number): TokenCounts;
   sources: string[];
+  /** (added) Typical batch per forward (CFG folded in), from models-gpus-users.md §1.9. */
+  defaultBatch?: number;
+  /** (added) Text tokens assumed when none are given. */
+  defaultTextTokens?: number;
+  /** (added) Pixels per latent token side (16 or 32); resolutions must be multiples of it. */
+  pixelsPerToken?: number;
+  /** (added) Low-rank ranks shipped for this model (models-gpus-users.md §2). */
+  shippedRanks?: number[];
 }

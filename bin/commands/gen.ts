@@ -1,0 +1,27 @@
+// `svdq-codegen gen [--check] [--out generated]`: renders the built-in catalog's kernels into generated/;
+// with --check nothing is written and the exit code says whether generated/ is stale (CI runs it).
+import type { Command } from 'commander';
+import { generateCatalog } from '../../codegen/generate.js';
+
+export function register(program: Command): void {
+  program
+    .command('gen')
+    .description('render the built-in kernels (FLUX.1-dev, Qwen-Image; sm_80/86/89) into generated/')
+    .option('--check', 'compare only; exit 1 when generated/ is stale')
+    .option('--out <dir>', 'output directory (default: <repo>/generated)')
+    .action(async (o) => {
+      const r = await generateCatalog({ outDir: o.out, check: Boolean(o.check) });
+      const kernels = r.files.filter((f) => f.endsWith('.cu')).length;
+      if (o.check) {
+        if (r.upToDate) {
+          process.stdout.write(`${r.outDir}: up to date (${kernels} kernels)\n`);
+          return;
+        }
+        const lines = [...r.changed.map((f) => `  differs: ${f}`), ...r.stale.map((f) => `  stale:   ${f}`)];
+        process.stdout.write(`${r.outDir} is out of date; run \`svdq-codegen gen\`:\n${lines.join('\n')}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      process.stdout.write(`${r.outDir}: ${kernels} kernels, ${r.changed.length} file(s) written, ${r.stale.length} stale file(s) removed\n`);
+    });
+}

@@ -1,0 +1,105 @@
+// `svdq-codegen tune --gpu sm_89 [--model flux.1-dev] …`: the autotuner (tuner/tune.ts).
+import type { Command } from 'commander';
+import { UserError } from '../../dsl/errors.js';
+import { parseShapes } from '../../tuner/jobs.js';
+import { tuneProgressReporter } from '../../tuner/progress.js';
+import { renderSummaryTable, useColor } from '../../tuner/report.js';
+import { parseShard } from '../../tuner/shard.js';
+import { tune, type TuneResult } from '../../tuner/tune.js';
+
+export function positiveInt(flag: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!/^\d+$/.test(v.trim()) || !Number.isInteger(n) || n < 1) throw new UserError(`${flag}: ${JSON.stringify(v)} is not valid; expected a positive integer`);
+    return n;
+  };
+}
+
+export function rankArg(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || n % 16 !== 0 || n > 1024) throw new UserError(`--rank: ${JSON.stringify(v)} is not valid; expected a multiple of 16 in [0, 1024]`);
+  return n;
+}
+
+function modeArg(v: string): 'auto' | 'measure' | 'model' {
+  if (v !== 'auto' && v !== 'measure' && v !== 'model') throw new UserError(`--mode: ${JSON.stringify(v)} is not valid; expected auto, measure or model`);
+  return v;
+}
+
+export function tuneJson(r: TuneResult) {
+  return {
+    target: { id: r.target.id, arch: r.target.arch, name: r.target.name },
+    mode: r.mode,
+    modeReason: r.modeReason,
+    db: r.dbPath,
+    report: r.reportPath ?? null,
+    dispatch: r.dispatchPath ?? null,
+    shard: r.shard ?? null,
+    jobs: r.jobs,
+    tuned: r.tuned,
+    resumed: r.resumed,
+    failures: r.failures,
+    records: r.records.map((x) => ({ layers: x.layers, shape: x.shape, bucket: x.bucket, gemmUri: x.gemmUri, actUri: x.actUri, timing: x.timing, resources: x.resources, correctness: x.correctness ?? null })),
+  };
+}
+
+export function register(program: Command): void {
+  program
+    .command('tune')
+    .description('pick the fastest kernel configuration for every layer shape of a model on a GPU (measured on a GPU, predicted otherwise)')
+    .requiredOption('--gpu <gpu>', 'target GPU: an arch (sm_89) or a card id (rtx4090, l40s, …)')
+    .option('--model <id>', 'built-in model catalog (default flux.1-dev)')
+    .option('--resolution <px>', 'square image size in pixels (default: the model’s)', positiveInt('--resolution'))
+    .option('--batch <n>', 'batch per forward (default: the model’s)', positiveInt('--batch'))
+    .option('--shapes <list>', 'explicit problems MxNxK,… instead of a model catalog', parseShapes)
+    .option('--rank <r>', 'low-rank branch rank (default: the model’s, 32)', rankArg)
+    .option('--mode <mode>', 'auto (measure on a GPU, else model) | measure | model', modeArg, 'auto')
+    .option('--db <path>', 'tuning database (default .svdq/tune-<gpu>.json)')
+    .option('--shard <i/n>', 'tune only shard i of n (merge with `db merge`)', parseShard)
+    .option('--force', 're-tune shapes that already have a record')
+    .option('--top-k <k>', 'GEMM candidates compiled per shape per round (default 3)', positiveInt('--top-k'))
+    .option('--allow-f16-accum', 'also search f16 cross-group accumulation (faster, less accurate)')
+    .option('--verify', 'model mode: check each chosen config on the CPU emulator against the reference')
+    .option('--dispatch <path>', 'dispatch header to write (default <db dir>/dispatch/<gpu>.h)')
+    .option('--no-report', 'do not write the HTML report next to the database')
+    .option('--jobs <n>', 'parallel compiles (default: CPU cores)', positiveInt('--jobs'))
+    .option('--json', 'print a JSON result instead of the table')
+    .action(async (o) => {
+      if (o.shapes && o.model) throw new UserError('--shapes: cannot be combined with --model; give one or the other');
+      const progress = tuneProgressReporter(process.stderr, !o.json);
+      let result: TuneResult;
+      try {
+        result = await tune({
+          gpu: o.gpu,
+          model: o.model,
+          resolution: o.resolution,
+          batch: o.batch,
+          shapes: o.shapes,
+          rank: o.rank,
+          mode: o.mode,
+          db: o.db,
+          shard: o.shard,
+          force: Boolean(o.force),
+          topK: o.topK,
+          allowF16Accum: Boolean(o.allowF16Accum),
+          verify: Boolean(o.verify),
+          dispatch: o.dispatch,
+          report: o.report !== false,
+          concurrency: o.jobs,
+          onProgress: progress.onProgress,
+        });
+      } finally {
+        progress.stop();
+      }
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify(tuneJson(result), null, 2)}\n`);
+      } else {
+        process.stdout.write(renderSummaryTable(result.records, result.target, useColor(process.stdout)));
+        process.stdout.write(`database: ${result.dbPath} (${result.tuned} tuned, ${result.resumed} resumed)\n`);
+        if (result.reportPath) process.stdout.write(`report:   ${result.reportPath}\n`);
+        if (result.dispatchPath) process.stdout.write(`dispatch: ${result.dispatchPath}\n`);
+      }
+      for (const f of result.failures) process.stderr.write(`failed: ${f.layers.join(', ')} ${f.shape.m}×${f.shape.n}×${f.shape.k}: ${f.reason}\n`);
+      if (result.failures.length) process.exitCode = 1;
+    });
+}

@@ -1,0 +1,57 @@
+// `svdq-codegen verify --gpu sm_89 --backend emu [--configs URI,…] [--json]`: random layers through a
+// set of kernel configs against the references; a table, and exit 1 on any mismatch.
+import type { Command } from 'commander';
+import Table from 'cli-table3';
+import chalk from 'chalk';
+import { verifyConfigs, type VerifyRow } from '../../runtime/harness/verify.js';
+import { backendArg } from './run.js';
+import { positiveInt } from './tune.js';
+
+const list = (v: string, prev: string[] = []): string[] => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
+
+function summary(r: VerifyRow): string {
+  if (r.error) return r.error.split('\n')[0];
+  const failed = r.checks.filter((c) => !c.passed);
+  if (failed.length === 0) return r.checks.map((c) => c.name).join(', ');
+  return failed.map((c) => `${c.name}: ${c.detail}`).join('; ');
+}
+
+export function register(program: Command): void {
+  program
+    .command('verify')
+    .description('check generated kernels against the reference numerics on random layers')
+    .requiredOption('--gpu <gpu>', 'target GPU: an arch (sm_89) or a card id')
+    .option('--backend <backend>', 'emu (CPU emulator) or gpu', backendArg, 'emu')
+    .option('--configs <uris>', 'GEMM kernel URIs, comma-separated or repeated (default: a built-in set)', list)
+    .option('--seed <n>', 'random seed (default 1)', positiveInt('--seed'))
+    .option('--json', 'print JSON')
+    .action(async (o) => {
+      const progress = o.json || !process.stderr.isTTY ? undefined : (done: number, total: number, label: string) => process.stderr.write(`\r${done}/${total} ${label}\x1b[K`);
+      const rows = await verifyConfigs({ gpu: o.gpu, backend: o.backend, configs: o.configs, seed: o.seed, onProgress: progress });
+      if (progress) process.stderr.write('\r\x1b[K');
+      const failed = rows.filter((r) => !r.passed).length;
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify({ passed: failed === 0, rows }, null, 2)}\n`);
+      } else {
+        const table = new Table({
+          head: ['', 'GEMM config', 'M×N×K', 'y exact', 'vs f64', 'checks'],
+          style: { head: [], border: [] },
+          wordWrap: true,
+          wrapOnWordBoundary: false, // URIs have no spaces: wrap them instead of cutting them
+          colWidths: [6, 50, 14, 9, 9, 44],
+        });
+        for (const r of rows) {
+          table.push([
+            r.passed ? chalk.green('ok') : chalk.red('FAIL'),
+            r.gemmUri,
+            `${r.M}×${r.N}×${r.K}`,
+            Number.isNaN(r.yBitExact) ? '–' : `${(100 * r.yBitExact).toFixed(1)}%`,
+            Number.isNaN(r.relErrorVsFloat64) ? '–' : r.relErrorVsFloat64.toExponential(1),
+            summary(r),
+          ]);
+        }
+        process.stdout.write(`${table.toString()}\n${rows.length - failed}/${rows.length} configs match the reference\n`);
+      }
+      if (failed > 0) process.exitCode = 1;
+    });
+}

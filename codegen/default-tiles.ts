@@ -1,0 +1,53 @@
+// The untuned tile configuration of a layer on a target: what `gen` renders into generated/, what `run`
+// and `verify` use without --config, and the baseline a tuned choice must beat. The first candidate
+// the planner accepts wins; the list runs from Nunchaku-sized tiles (128×128, 8 warps, cp.async ring)
+// down to small ones, so every spec the planner can generate has a default.
+import { actTileProblems } from './plan/act.js';
+import { gemmTileProblems } from './plan/gemm.js';
+import { UserError } from '../dsl/errors.js';
+import type { ActTile, GemmTile, KernelSpec, Target } from '../dsl/types.js';
+
+const GEMM_CANDIDATES: readonly GemmTile[] = [
+  { blockM: 128, blockN: 128, blockK: 64, warpsM: 2, warpsN: 4, stages: 2, staging: 'smem', accum: 'f32' },
+  // qnext needs warp tiles 64 wide in N (one quantization unit per warp)
+  { blockM: 128, blockN: 128, blockK: 64, warpsM: 4, warpsN: 2, stages: 2, staging: 'smem', accum: 'f32' },
+  { blockM: 64, blockN: 128, blockK: 64, warpsM: 2, warpsN: 2, stages: 2, staging: 'smem', accum: 'f32' },
+  { blockM: 64, blockN: 64, blockK: 64, warpsM: 2, warpsN: 1, stages: 2, staging: 'smem', accum: 'f32' },
+  { blockM: 128, blockN: 64, blockK: 64, warpsM: 2, warpsN: 2, stages: 2, staging: 'smem', accum: 'f32' },
+  { blockM: 64, blockN: 64, blockK: 64, warpsM: 2, warpsN: 2, stages: 2, staging: 'smem', accum: 'f32' },
+  { blockM: 64, blockN: 64, blockK: 64, warpsM: 2, warpsN: 2, stages: 2, staging: 'reg', accum: 'f32' },
+  { blockM: 32, blockN: 32, blockK: 64, warpsM: 1, warpsN: 1, stages: 1, staging: 'reg', accum: 'f32' },
+];
+
+const ACT_CANDIDATES: readonly ActTile[] = [
+  { blockM: 64, blockK: 256, warps: 4 },
+  { blockM: 64, blockK: 128, warps: 4 },
+  { blockM: 32, blockK: 128, warps: 2 },
+  { blockM: 16, blockK: 128, warps: 1 },
+];
+
+export interface LayerTiles {
+  gemm: GemmTile;
+  act: ActTile;
+}
+
+/** The default tiles for `spec` on `target`; UserError listing the reasons when none is plannable. */
+export function defaultTiles(spec: KernelSpec, target: Target): LayerTiles {
+  const gemmWhy: string[] = [];
+  const gemm = GEMM_CANDIDATES.find((t) => {
+    const p = gemmTileProblems(spec, t, target);
+    gemmWhy.push(...p);
+    return p.length === 0;
+  });
+  const actWhy: string[] = [];
+  const act = ACT_CANDIDATES.find((t) => {
+    const p = actTileProblems(spec, t, target);
+    actWhy.push(...p);
+    return p.length === 0;
+  });
+  if (!gemm || !act) {
+    const why = [...new Set(gemm ? actWhy : gemmWhy)].slice(-2).join('; ');
+    throw new UserError(`no default ${gemm ? 'activation' : 'GEMM'} tile for ${spec.label ?? 'this layer'} on ${target.id} (${target.arch}): ${why}`);
+  }
+  return { gemm: { ...gemm }, act: { ...act } };
+}

@@ -1,0 +1,98 @@
+// The bytes a planned GEMM really moves for one shape, instruction by instruction as the device code
+// issues them (runtime/include/svdq/gemm/**, epilogue/**): the tuner's cost model reads it and the
+// emulator's traffic counters check it. Loads predicated off (tiles past M, N or K) move nothing;
+// MMAs run for every tile of every launched warp.
+import type { GemmPlan } from './gemm.js';
+
+export interface GemmTraffic {
+  /** Bytes requested by global loads, summed over lanes (each lane's request counted). */
+  globalBytesLoaded: number;
+  /** Bytes written by global stores, summed over lanes. */
+  globalBytesStored: number;
+  /** Compulsory bytes: every input read once, every output written once (the DRAM floor). */
+  compulsoryBytes: number;
+  /** 4-bit mma.sync m16n8k64 instructions (warp-level). */
+  mmaCount: number;
+  /** 16-bit mma.sync m16n8k16 instructions of the low-rank branches (warp-level). */
+  mma16Count: number;
+  blocks: number;
+}
+
+const ceil = (a: number, b: number): number => Math.ceil(a / b);
+/** Sum over every warp position along one axis of the tiles it owns inside `total`. */
+function validTilesPerAxis(grid: number, warps: number, perWarp: number, total: number): { sum: number; warpsWithAny: number } {
+  let sum = 0;
+  let warpsWithAny = 0;
+  for (let b = 0; b < grid; b++)
+    for (let w = 0; w < warps; w++) {
+      const first = (b * warps + w) * perWarp;
+      const n = Math.max(0, Math.min(perWarp, total - first));
+      sum += n;
+      if (n > 0) warpsWithAny++;
+    }
+  return { sum, warpsWithAny };
+}
+
+/** `slices`: lora_act slices S the low-rank epilogue sums (1 unless a qnext producer wrote several). */
+export function gemmTraffic(plan: GemmPlan, shape: { m: number; n: number; k: number; slices?: number }): GemmTraffic {
+  const { m, n, k } = shape;
+  const slices = shape.slices ?? 1;
+  const t = plan.tile;
+  const g = plan.group;
+  const sps = g === 32 ? 2 : 1;
+  const k64 = k / 64;
+  const mtiles = ceil(m, 16);
+  const ntiles = n / 16;
+  const gridM = ceil(m, t.blockM);
+  const gridN = ceil(n, t.blockN);
+  const wtm = plan.warpTileM / 16;
+  const wtn = plan.warpTileN / 16;
+  const warps = t.warpsM * t.warpsN;
+  // Valid tiles summed over the warps of one axis (each warp of the other axis repeats them).
+  const mAxis = validTilesPerAxis(gridM, t.warpsM, wtm, mtiles);
+  const nAxis = validTilesPerAxis(gridN, t.warpsN, wtn, ntiles);
+  const mRep = gridN * t.warpsN; // warps sharing an M position
+  const nRep = gridM * t.warpsM;
+  let loaded = 0;
+  let stored = 0;
+  // Main loop.
+  if (t.staging === 'reg') {
+    loaded += k64 * mAxis.sum * mRep * (512 + sps * 32 * 4);
+    loaded += k64 * nAxis.sum * nRep * (512 + sps * 32 * 8);
+  } else {
+    loaded += k64 * mtiles * gridN * (512 + 32 * sps);
+    loaded += k64 * ntiles * gridM * (512 + 32 * sps);
+  }
+  const mma = gridM * gridN * warps * k64 * wtm * wtn * 2 * sps;
+  let mma16 = 0;
+  const steps = new Set(plan.epilogue.map((s) => s.op));
+  if (steps.has('bias')) loaded += nAxis.sum * nRep * 256;
+  if (steps.has('lowrank')) {
+    const r16 = plan.rank / 16;
+    const launchedWarps = gridM * gridN * warps;
+    loaded += r16 * launchedWarps * 32 * 4; // lora_scales
+    loaded += slices * r16 * mAxis.sum * mRep * 1024; // lora_act, every slice
+    loaded += r16 * nAxis.sum * nRep * 512; // lora_up
+    mma16 += launchedWarps * r16 * wtm * wtn * 2;
+  }
+  if (steps.has('store')) stored += m * n * 2;
+  if (plan.next) {
+    const nx = plan.next;
+    const unitTiles = nx.unit / 16;
+    loaded += (nAxis.sum / unitTiles) * nRep * unitTiles * 256; // smooth, per valid unit
+    stored += mtiles * (n / 64) * 512; // next_aq
+    stored += mtiles * (n / nx.group) * 32; // next_ascales
+    if (nx.rank > 0) {
+      const r16 = nx.rank / 16;
+      loaded += r16 * nAxis.sum * nRep * 512; // next lora_down, per valid column tile
+      stored += gridN * mtiles * r16 * 1024; // one slice per N-block
+      mma16 += r16 * nAxis.sum * nRep * wtm * 2;
+    }
+  }
+  const compulsory =
+    mtiles * k64 * (512 + 32 * sps) + ntiles * k64 * (512 + 32 * sps) +
+    (steps.has('bias') ? n * 2 : 0) +
+    (steps.has('lowrank') ? slices * mtiles * (plan.rank / 16) * 1024 + ntiles * (plan.rank / 16) * 512 : 0) +
+    stored;
+  return { globalBytesLoaded: loaded, globalBytesStored: stored, compulsoryBytes: compulsory, mmaCount: mma, mma16Count: mma16, blocks: gridM * gridN };
+}

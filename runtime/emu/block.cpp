@@ -1,0 +1,402 @@
+// Running one block: its threads are fibers on the calling OS thread, scheduled round-robin from a run
+// queue. A fiber leaves the queue when it waits at __syncthreads() or in a warp collective and is put
+// back by the arrival that completes it. An empty queue with live fibers is a deadlock: it is reported
+// (who waits where, who is missing) and the block is abandoned.
+#include <cstring>
+#include <exception>
+#include <string>
+
+#include "state.h"
+
+namespace svdq::emu::detail {
+
+__thread ThreadView* tl_thread = nullptr;
+static const char* const kSyncwarp = "__syncwarp";
+__thread BlockView* tl_block = nullptr;
+__thread Worker* tl_worker = nullptr;
+__thread Fiber* tl_fiber = nullptr;
+
+void Worker::push_runnable(Fiber* f) {
+  f->state = FiberState::Runnable;
+  run_queue[(rq_head + rq_count) % run_queue.size()] = f;
+  ++rq_count;
+}
+
+Fiber* Worker::pop_runnable() {
+  if (rq_count == 0) return nullptr;
+  Fiber* f = run_queue[rq_head];
+  rq_head = (rq_head + 1) % run_queue.size();
+  --rq_count;
+  return f;
+}
+
+void yield_to_scheduler(Fiber& f) {
+  Worker& w = *f.worker;
+  fiber_switch(f.ctx, w.sched);
+  // Resumed by the scheduler: it has already restored tl_thread/tl_fiber.
+}
+
+namespace {
+
+std::string thread_list(const Worker& w, const std::vector<unsigned>& ids) {
+  // Ranges of linear ids, each with its (x,y,z) start: "3-7 (3,0,0)..(7,0,0)".
+  std::string out;
+  std::size_t i = 0, shown = 0;
+  while (i < ids.size()) {
+    std::size_t j = i;
+    while (j + 1 < ids.size() && ids[j + 1] == ids[j] + 1) ++j;
+    if (!out.empty()) out += ", ";
+    if (++shown > 8) {
+      out += "...";
+      break;
+    }
+    const auto& a = w.fibers[ids[i]].thread_idx;
+    const auto& b = w.fibers[ids[j]].thread_idx;
+    out += "(" + std::to_string(a.x) + "," + std::to_string(a.y) + "," + std::to_string(a.z) + ")";
+    if (j > i) out += ".." + std::string("(") + std::to_string(b.x) + "," + std::to_string(b.y) + "," + std::to_string(b.z) + ")";
+    i = j + 1;
+  }
+  return out;
+}
+
+const char* where(const Fiber& f) {
+  switch (f.state) {
+    case FiberState::AtBarrier: return "waiting at __syncthreads()";
+    case FiberState::InCollective: return "waiting in another warp collective";
+    case FiberState::Done: return "exited";
+    default: return "runnable";
+  }
+}
+
+Report block_report(Worker& w, ReportKind kind, const Fiber& culprit, std::string message, const char* what) {
+  Report r;
+  r.kind = kind;
+  r.kernel = w.launch->kernel;
+  r.block = w.block_view.block_idx;
+  r.thread = culprit.thread_idx;
+  r.what = what ? what : "";
+  r.message = std::move(message);
+  return r;
+}
+
+void report_deadlock(Worker& w) {
+  std::vector<unsigned> at_barrier, not_at_barrier;
+  for (unsigned i = 0; i < w.nthreads; ++i)
+    (w.fibers[i].state == FiberState::AtBarrier ? at_barrier : not_at_barrier).push_back(i);
+  if (!at_barrier.empty()) {
+    std::vector<unsigned> exited, elsewhere;
+    for (unsigned i : not_at_barrier) (w.fibers[i].state == FiberState::Done ? exited : elsewhere).push_back(i);
+    std::string msg = std::to_string(at_barrier.size()) + " of " + std::to_string(w.nthreads) +
+                      " threads wait at __syncthreads() that threads never reach:";
+    if (!exited.empty()) msg += " exited " + thread_list(w, exited) + ";";
+    if (!elsewhere.empty()) msg += " waiting in a warp collective " + thread_list(w, elsewhere) + ";";
+    msg += " waiting: " + thread_list(w, at_barrier);
+    record(w, block_report(w, ReportKind::BarrierDeadlock, w.fibers[not_at_barrier.front()], msg, "__syncthreads"));
+  }
+  for (unsigned wi = 0; wi < w.warps.size(); ++wi) {
+    for (ExchangeRecord* r : w.warps[wi].active) {
+      if (r->complete || r->arrived == 0) continue;
+      std::vector<unsigned> waiting, missing;
+      std::string missing_where;
+      for (unsigned lane = 0; lane < 32; ++lane) {
+        if (!(r->mask >> lane & 1)) continue;
+        const unsigned id = wi * 32 + lane;
+        if (r->arrived >> lane & 1) {
+          waiting.push_back(id);
+        } else if (r->need >> lane & 1) {
+          missing.push_back(id);
+          if (missing_where.empty()) missing_where = where(w.fibers[id]);
+        }
+      }
+      if (missing.empty()) continue;
+      char mask[16];
+      std::snprintf(mask, sizeof mask, "0x%08x", r->mask);
+      std::string msg = std::string("warp ") + std::to_string(wi) + " collective '" + r->what + "' (mask " + mask +
+                        "): lanes " + thread_list(w, missing) + " never arrive (first one is " + missing_where +
+                        "); waiting: " + thread_list(w, waiting);
+      record(w, block_report(w, ReportKind::CollectiveDeadlock, w.fibers[missing.front()], msg, r->what));
+    }
+  }
+}
+
+void release_held(WarpState& warp, Fiber& f) {
+  ExchangeRecord* r = f.held;
+  if (!r) return;
+  f.held = nullptr;
+  r->holders &= ~(1u << f.lane);
+  if (r->holders == 0 && r->complete) {
+    for (std::size_t i = 0; i < warp.active.size(); ++i)
+      if (warp.active[i] == r) {
+        warp.active[i] = warp.active.back();
+        warp.active.pop_back();
+        break;
+      }
+    warp.free_list.push_back(r);
+  }
+}
+
+void complete(Worker& w, WarpState& warp, unsigned warp_index, ExchangeRecord* r, Fiber* self) {
+  r->complete = true;
+  // Lanes that did not arrive (exited) read zeros.
+  for (unsigned lane = 0; lane < 32; ++lane)
+    if (!(r->arrived >> lane & 1)) std::memset(r->data() + lane * r->bytes, 0, r->bytes);
+  for (unsigned lane = 0; lane < 32; ++lane) {
+    if (!(r->arrived >> lane & 1)) continue;
+    Fiber& f = w.fibers[warp_index * 32 + lane];
+    if (&f != self) {
+      f.waiting = nullptr;
+      w.push_runnable(&f);
+    }
+  }
+  if (settings().counters) ++w.counters.warp_collectives;
+  if ((r->mask | warp.exited) == warp.existing) score_warp(w, warp, warp_index);
+  // Only __syncwarp orders memory between lanes (shuffles, votes and MMA do not, CUDA PG §10.22).
+  if (r->what == kSyncwarp || std::strcmp(r->what, kSyncwarp) == 0) warp.sync_epoch = ++w.epoch_counter;
+}
+
+void on_thread_exit(Worker& w, Fiber& f) {
+  WarpState& warp = w.warps[f.warp];
+  release_held(warp, f);
+  f.state = FiberState::Done;
+  --w.live;
+  const unsigned bit = 1u << f.lane;
+  warp.exited |= bit;
+  // Collectives waiting for this lane are excused from it (PTX: exited lanes do not participate).
+  for (std::size_t i = 0; i < warp.active.size(); ++i) {
+    ExchangeRecord* r = warp.active[i];
+    if (r->complete || !(r->need & bit)) continue;
+    r->need &= ~bit;
+    if (r->arrived != 0 && (r->arrived & r->need) == r->need) complete(w, warp, f.warp, r, nullptr);
+  }
+}
+
+void fiber_main(void* arg) {
+  auto* f = static_cast<Fiber*>(arg);
+  Worker& w = *f->worker;
+  // The report is raised after the catch block ends: the C++ runtime keeps the exceptions being
+  // handled in per-OS-thread state that every fiber of this thread shares, so no fiber may leave (or be
+  // abandoned) inside a handler.
+  std::string escaped;
+  try {
+    (*w.launch->body)();
+  } catch (const std::exception& e) {
+    escaped = std::string("exception escaped the kernel: ") + e.what();
+  } catch (...) {
+    escaped = "a non-std exception escaped the kernel";
+  }
+  if (!escaped.empty()) raise(ReportKind::KernelException, 0, 0, "exception", std::move(escaped));
+  on_thread_exit(w, *f);
+  fiber_switch(f->ctx, w.sched);
+  std::abort();  // never resumed
+}
+
+}  // namespace
+
+void score_warp(Worker& w, WarpState& warp, unsigned warp_index) {
+  if (settings().counters) {
+    warp.queues[GlobalLoad].score_global(w.counters.global_load);
+    warp.queues[GlobalStore].score_global(w.counters.global_store);
+    warp.queues[SharedLoad].score_shared(w.counters.shared_load);
+    warp.queues[SharedStore].score_shared(w.counters.shared_store);
+  }
+  const unsigned first = warp_index * 32;
+  for (unsigned i = first; i < first + 32 && i < w.nthreads; ++i)
+    for (auto& s : w.fibers[i].seq) s = 0;
+}
+
+void run_block(Worker& w, std::uint64_t linear_block) {
+  Launch& l = *w.launch;
+  const dim3 bd = l.block;
+  w.nthreads = bd.x * bd.y * bd.z;
+  w.block_view.block_idx = uint3{static_cast<unsigned>(linear_block % l.grid.x),
+                                 static_cast<unsigned>(linear_block / l.grid.x % l.grid.y),
+                                 static_cast<unsigned>(linear_block / (std::uint64_t{l.grid.x} * l.grid.y))};
+  w.block_view.block_dim = bd;
+  w.block_view.grid_dim = l.grid;
+  ++w.block_serial;
+  ++w.interval;
+  w.aborted = false;
+  w.barrier_arrived = 0;
+  w.barrier_sum[0] = w.barrier_sum[1] = 0;
+
+  const std::size_t stack_bytes = settings().stack_bytes;
+  while (w.stacks.size() < w.nthreads) w.stacks.emplace_back(stack_bytes);
+  if (w.fibers.size() < w.nthreads) w.fibers.resize(w.nthreads);
+  if (w.run_queue.size() < w.nthreads) w.run_queue.resize(w.nthreads);
+  w.rq_head = w.rq_count = 0;
+  const unsigned nwarps = (w.nthreads + 31) / 32;
+  if (w.warps.size() < nwarps) w.warps.resize(nwarps);
+  for (unsigned i = 0; i < nwarps; ++i) {
+    WarpState& warp = w.warps[i];
+    const unsigned lanes = std::min(32u, w.nthreads - i * 32);
+    warp.existing = lanes == 32 ? 0xffffffffu : ((1u << lanes) - 1);
+    warp.exited = 0;
+    warp.sync_epoch = ++w.epoch_counter;
+    for (ExchangeRecord* r : warp.active) warp.free_list.push_back(r);
+    warp.active.clear();
+    for (auto& q : warp.queues) {
+      for (std::uint32_t k = 0; k < q.used; ++k) q.requests[k].n = 0;
+      q.used = 0;
+    }
+  }
+  if (w.dyn_storage.size() < l.smem + Worker::kDynTail + 128) w.dyn_storage.resize(l.smem + Worker::kDynTail + 128);
+  w.dyn = reinterpret_cast<unsigned char*>((reinterpret_cast<std::uintptr_t>(w.dyn_storage.data()) + 127) & ~std::uintptr_t{127});
+  w.dyn_bytes = l.smem;
+  // Poison: a read the checker does not see (checks off, raw pointer) shows garbage, not the last block's data.
+  std::memset(w.dyn, 0xA5, l.smem);
+
+  for (unsigned i = 0; i < w.nthreads; ++i) {
+    Fiber& f = w.fibers[i];
+    f.worker = &w;
+    f.linear = static_cast<int>(i);
+    f.lane = static_cast<int>(i % 32);
+    f.warp = static_cast<int>(i / 32);
+    f.thread_idx = uint3{i % bd.x, i / bd.x % bd.y, i / (bd.x * bd.y)};
+    f.held = f.waiting = nullptr;
+    for (auto& s : f.seq) s = 0;
+    fiber_prepare(f.ctx, w.stacks[i], &fiber_main, &f);
+    w.push_runnable(&f);
+  }
+  w.live = w.nthreads;
+  tl_block = &w.block_view;
+
+  while (w.live > 0 && !w.aborted) {
+    Fiber* f = w.pop_runnable();
+    if (!f) {
+      report_deadlock(w);
+      w.aborted = true;
+      break;
+    }
+    tl_fiber = f;
+    tl_thread = f;
+    fiber_switch(w.sched, f->ctx);
+    tl_fiber = nullptr;
+    tl_thread = nullptr;
+  }
+  if (w.aborted) l.abort.store(true, std::memory_order_relaxed);
+  for (unsigned i = 0; i < nwarps; ++i) score_warp(w, w.warps[i], i);
+  if (settings().counters) {
+    ++w.counters.blocks;
+    w.counters.threads += w.nthreads;
+  }
+  tl_block = nullptr;
+}
+
+}  // namespace svdq::emu::detail
+
+namespace svdq::emu {
+using namespace detail;
+
+int block_barrier(int pred) {
+  Fiber* f = tl_fiber;
+  if (!f) return pred;  // host code: nothing to wait for
+  Worker& w = *f->worker;
+  const unsigned gen = w.barrier_gen & 1;
+  w.barrier_sum[gen] += pred;
+  if (++w.barrier_arrived == w.nthreads) {
+    w.barrier_arrived = 0;
+    ++w.barrier_gen;
+    w.barrier_sum[w.barrier_gen & 1] = 0;
+    ++w.interval;  // a new race-free interval begins
+    if (settings().counters) ++w.counters.barriers;
+    const unsigned nwarps = (w.nthreads + 31) / 32;
+    for (unsigned i = 0; i < nwarps; ++i) {
+      score_warp(w, w.warps[i], i);
+      w.warps[i].sync_epoch = ++w.epoch_counter;
+    }
+    // Everyone (the completing thread too) resumes in thread order, so execution after a barrier
+    // reads like program order and reports are easy to follow.
+    f->state = FiberState::AtBarrier;
+    for (unsigned i = 0; i < w.nthreads; ++i)
+      if (w.fibers[i].state == FiberState::AtBarrier) w.push_runnable(&w.fibers[i]);
+    yield_to_scheduler(*f);
+  } else {
+    f->state = FiberState::AtBarrier;
+    yield_to_scheduler(*f);
+  }
+  return w.barrier_sum[gen];
+}
+
+void* dynamic_smem() {
+  Worker* w = tl_worker;
+  return w ? w->dyn : nullptr;
+}
+
+unsigned live_lanes() {
+  Fiber* f = tl_fiber;
+  if (!f) return 1u;
+  const WarpState& warp = f->worker->warps[f->warp];
+  return warp.existing & ~warp.exited;
+}
+
+void syncwarp(unsigned mask) {
+  struct Empty {
+    char c;
+  };
+  warp_exchange(mask, Empty{0}, kSyncwarp);
+}
+
+}  // namespace svdq::emu
+
+namespace svdq::emu::detail {
+
+const void* warp_exchange_raw(unsigned mask, const void* mine, std::size_t bytes, std::size_t align, const char* what) {
+  Fiber* f = tl_fiber;
+  if (!f) {
+    std::fprintf(stderr, "svdq-emu: warp collective '%s' called outside a kernel\n", what);
+    std::abort();
+  }
+  (void)align;  // storage is max_align_t-aligned and slots are whole payloads
+  Worker& w = *f->worker;
+  WarpState& warp = w.warps[f->warp];
+  release_held(warp, *f);
+  const unsigned bit = 1u << f->lane;
+  if (!(mask & bit)) {
+    char m[16];
+    std::snprintf(m, sizeof m, "0x%08x", mask);
+    raise(ReportKind::CollectiveMisuse, 0, 0, what,
+          std::string("lane ") + std::to_string(f->lane) + " calls '" + what + "' with mask " + m + " that excludes it");
+  }
+  const unsigned eff = mask & warp.existing;
+  ExchangeRecord* r = nullptr;
+  for (ExchangeRecord* c : warp.active)
+    if (!c->complete && c->mask == eff && !(c->arrived & bit)) {
+      r = c;
+      break;
+    }
+  if (!r) {
+    if (warp.free_list.empty()) {
+      warp.pool.push_back(std::make_unique<ExchangeRecord>());
+      warp.free_list.push_back(warp.pool.back().get());
+    }
+    r = warp.free_list.back();
+    warp.free_list.pop_back();
+    r->mask = eff;
+    r->need = eff & ~warp.exited;
+    r->arrived = r->holders = 0;
+    r->complete = false;
+    r->what = what;
+    r->bytes = bytes;
+    const std::size_t words = (32 * bytes + sizeof(std::max_align_t) - 1) / sizeof(std::max_align_t);
+    if (r->storage.size() < words) r->storage.resize(words);
+    warp.active.push_back(r);
+  } else if (r->bytes != bytes || (r->what != what && std::strcmp(r->what, what) != 0)) {
+    raise(ReportKind::CollectiveMisuse, 0, 0, what,
+          std::string("lane ") + std::to_string(f->lane) + " calls '" + what + "' (" + std::to_string(bytes) +
+              " bytes) while other lanes of its warp wait in '" + r->what + "' (" + std::to_string(r->bytes) + " bytes)");
+  }
+  std::memcpy(r->data() + f->lane * bytes, mine, bytes);
+  r->arrived |= bit;
+  r->holders |= bit;
+  f->held = r;
+  if ((r->arrived & r->need) == r->need) {
+    complete(w, warp, f->warp, r, f);
+  } else {
+    f->state = FiberState::InCollective;
+    f->waiting = r;
+    yield_to_scheduler(*f);
+  }
+  return r->data();
+}
+
+}  // namespace svdq::emu::detail

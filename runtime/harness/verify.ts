@@ -1,0 +1,146 @@
+// `svdq-codegen verify`: random layers through a set of kernel configs on the emulator (or a GPU),
+// each compared with the references (compare.ts). The default set covers both dtypes, signed and u4
+// activations, f32 and f16 accumulation, register and cp.async staging, rank 0, an activation and the
+// qnext epilogue, and partial tiles (M = blockM + 17, two N blocks).
+import { buildMany } from '../../codegen/cache.js';
+import { defaultTiles } from '../../codegen/default-tiles.js';
+import { parseUri } from '../../codegen/uri.js';
+import { UserError } from '../../dsl/errors.js';
+import { layer, type LayerInput } from '../../dsl/spec.js';
+import { resolveGpu } from '../../dsl/targets.js';
+import type { ActTile, GemmTile, KernelSpec, Target } from '../../dsl/types.js';
+import { toBits16 } from '../reference/float16.js';
+import type { LayerInputs } from '../reference/layer.js';
+import { createRng, randomBits16 } from '../reference/random.js';
+import { svdquantLayer } from '../reference/svdquant.js';
+import { syntheticLayer } from '../reference/random.js';
+import { compareLayer, type Check } from './compare.js';
+import { requireGpu } from './gpu.js';
+import type { Backend } from './harness.js';
+import { buildLayerHarness, runLayer } from './run-layer.js';
+
+export interface VerifyConfig {
+  spec: KernelSpec;
+  tiles: { gemm: GemmTile; act: ActTile };
+}
+
+export interface VerifyRow {
+  gemmUri: string;
+  actUri: string;
+  M: number;
+  N: number;
+  K: number;
+  passed: boolean;
+  /** Fraction of Y bit-identical to the kernel-precision reference (NaN when Y is not written). */
+  yBitExact: number;
+  relErrorVsFloat64: number;
+  checks: Check[];
+  /** Set when the config could not be built or run at all. */
+  error?: string;
+}
+
+export interface VerifyOptions {
+  gpu: string;
+  backend: Backend;
+  /** GEMM URIs to verify (their arch must match --gpu); the default set otherwise. */
+  configs?: string[];
+  seed?: number;
+  /** Parallel builds (default: the cores). */
+  concurrency?: number;
+  onProgress?: (done: number, total: number, label: string) => void;
+}
+
+const SMALL_TILE: GemmTile = { blockM: 64, blockN: 64, blockK: 64, warpsM: 2, warpsN: 2, stages: 2, staging: 'smem', accum: 'f32' };
+
+/** The default configs for a target: variants of spec and tile that exercise distinct code paths. */
+export function defaultVerifyConfigs(target: Target): VerifyConfig[] {
+  const variants: Array<{ spec: LayerInput; gemm?: Partial<GemmTile> }> = [
+    { spec: { dtype: 'bf16', lowRank: 32, epilogue: ['bias', 'lowrank'] } },
+    { spec: { dtype: 'fp16', lowRank: 32, epilogue: ['bias', 'lowrank'] }, gemm: SMALL_TILE },
+    { spec: { dtype: 'bf16', lowRank: 16, activation: 'unsigned', epilogue: ['bias', 'lowrank'] }, gemm: { ...SMALL_TILE, staging: 'reg' } },
+    { spec: { dtype: 'bf16', lowRank: 32, epilogue: ['bias', 'lowrank'] }, gemm: { ...SMALL_TILE, accum: 'f16' } },
+    { spec: { dtype: 'fp16', lowRank: 0, epilogue: [] }, gemm: { blockM: 32, blockN: 32, blockK: 64, warpsM: 1, warpsN: 1, stages: 1, staging: 'reg', accum: 'f32' } },
+    { spec: { dtype: 'bf16', lowRank: 32, epilogue: ['bias', 'lowrank', 'silu'] }, gemm: { ...SMALL_TILE, blockK: 128, stages: 3 } },
+    {
+      spec: { dtype: 'bf16', lowRank: 32, epilogue: ['bias', 'lowrank', 'gelu', { op: 'qnext', format: { kind: 'int4', group: 64, scaleDtype: 'bf16' }, lowRankDown: 32, keepOutput: true }] },
+      gemm: { ...SMALL_TILE, blockN: 128, warpsN: 2 },
+    },
+  ];
+  return variants.map(({ spec: input, gemm }) => {
+    const spec = layer(input);
+    const tiles = defaultTiles(spec, target);
+    return { spec, tiles: { gemm: { ...tiles.gemm, ...gemm }, act: tiles.act } };
+  });
+}
+
+/** Configs named by GEMM URIs; the activation kernel gets its default tile. */
+export function configsFromUris(uris: readonly string[], target: Target): VerifyConfig[] {
+  return uris.map((uri) => {
+    const parsed = parseUri(uri);
+    if (parsed.kind !== 'gemm') throw new UserError(`--configs: '${uri}' is an activation-kernel URI; pass GEMM URIs (w4a4_…)`);
+    if (parsed.arch !== target.arch) throw new UserError(`--configs: '${uri}' is built for ${parsed.arch} but --gpu is ${target.id} (${target.arch})`);
+    return { spec: parsed.spec, tiles: { gemm: parsed.tile, act: defaultTiles(parsed.spec, target).act } };
+  });
+}
+
+/** Random logical inputs for `spec` (SVDQuant-decomposed synthetic layer, deterministic in `seed`). */
+export function randomInputs(spec: KernelSpec, M: number, N: number, K: number, seed: number): LayerInputs {
+  const syn = syntheticLayer({ M, N, K, seed });
+  const logical = svdquantLayer({ x: syn.x, M }, syn.weight, N, K, syn.bias, {
+    format: spec.format,
+    dtype: spec.dtype,
+    rank: spec.lowRank.rank,
+    activation: spec.activation,
+  });
+  // u4 activations expect inputs ≥ −shift (they follow a GELU): fold x into that range.
+  const xv = spec.activation.unsigned ? syn.x.map((v) => Math.max(v, -spec.activation.shift)) : syn.x;
+  const inputs: LayerInputs = { layer: logical, M, x: Uint16Array.from(xv, (v) => toBits16(v, spec.dtype)) };
+  const q = spec.epilogue.find((e) => e.op === 'qnext');
+  if (q && q.op === 'qnext') {
+    const rng = createRng(seed + 1);
+    inputs.next = {
+      smooth: Uint16Array.from({ length: N }, () => toBits16(0.5 + rng.next(), spec.dtype)),
+      ...(q.lowRankDown.rank > 0 ? { loraDown: randomBits16(rng, q.lowRankDown.rank * N, spec.dtype, 0.05) } : {}),
+    };
+  }
+  return inputs;
+}
+
+/** Problem size: a partial M tile and two N blocks; K covers two GEMM and activation K steps. */
+function problemFor(c: VerifyConfig): { M: number; N: number; K: number } {
+  const g = c.tiles.gemm;
+  const unit = Math.max(g.blockK, c.tiles.act.blockK, 64, c.spec.format.group);
+  return { M: g.blockM + 17, N: 2 * g.blockN, K: Math.min(2 * unit, 512) };
+}
+
+export async function verifyConfigs(o: VerifyOptions): Promise<VerifyRow[]> {
+  const target = resolveGpu(o.gpu);
+  if (o.backend === 'gpu') await requireGpu(target.arch);
+  const configs = o.configs && o.configs.length > 0 ? configsFromUris(o.configs, target) : defaultVerifyConfigs(target);
+  const seed = o.seed ?? 1;
+  const jobs = configs.map((c) => ({
+    label: `${c.spec.dtype} ${c.spec.epilogue.map((e) => e.op).join('-') || 'plain'}`,
+    run: async (): Promise<VerifyRow> => {
+      const { M, N, K } = problemFor(c);
+      const { plan, built } = await buildLayerHarness(c.spec, c.tiles, target, o.backend);
+      const base = { gemmUri: plan.gemm.uri, actUri: plan.act.uri, M, N, K };
+      try {
+        const inputs = randomInputs(c.spec, M, N, K, seed);
+        const run = await runLayer({ spec: c.spec, tiles: c.tiles, target, backend: o.backend, inputs, built });
+        const cmp = compareLayer(run, inputs, c.spec);
+        return { ...base, passed: cmp.passed, yBitExact: cmp.yBitExact, relErrorVsFloat64: cmp.relErrorVsFloat64, checks: cmp.checks };
+      } catch (e) {
+        return { ...base, passed: false, yBitExact: NaN, relErrorVsFloat64: NaN, checks: [], error: (e as Error).message };
+      }
+    },
+  }));
+  const outcomes = await buildMany(jobs, {
+    concurrency: o.concurrency,
+    onProgress: (done, total, last) => o.onProgress?.(done, total, last.label),
+  });
+  return outcomes.map((out, i) => {
+    if (out.ok) return out.value;
+    const c = configs[i];
+    return { gemmUri: `(${c.spec.dtype} ${out.label})`, actUri: '', ...problemFor(c), passed: false, yBitExact: NaN, relErrorVsFloat64: NaN, checks: [], error: (out.error as Error).message };
+  });
+}

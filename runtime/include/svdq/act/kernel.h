@@ -1,0 +1,226 @@
+// The activation kernel: one pass over X [M, K] that (a) smooths and quantizes it to 4-bit codes and
+// scales in the canonical packed layout and (b) computes lora_act = X·L1 (docs/numerics.md, layouts.md).
+//
+// A block owns kBlockM rows (row tiles of 16) and walks all of K in steps of kBlockK channels, so X·L1
+// is reduced inside the block: deterministic, no atomics, one lora_act slice. Its warps form a
+// kWarpsM × kWarpsK grid: warp (wm, wk) owns kRowTilesWarp consecutive row tiles, carried through K
+// kRowTilesIter at a time, and in every step the quantization units wk, wk + kWarpsK, … (a unit =
+// max(64, G) channels, so a group never straddles warps), loaded kUnitsPerBatch at a time with 16-byte
+// row loads (act/load.h). Warps of the same rows are summed through shared memory in a fixed order.
+// Rows ≥ M read as 0 and their packed rows get code 0 / scale 0; row tiles ≥ ceil(M/16) are not written.
+// When the rank does not fit the accumulator budget the kernel makes kPasses passes over X, each for
+// kRankChunk ranks (X is re-read, from L2; codes are produced in the first pass only). Every choice
+// comes from the planner (codegen/plan/act.ts) through the generated ActConfig.
+#pragma once
+#include "../layer_args.h"
+#include "../lowrank/down.h"
+#include "../portable.h"
+#include "../quant/tile.h"
+#include "load.h"
+
+namespace svdq::act {
+
+template <class T_, class Fmt_, int kRank_, int kRankChunk_, int kBlockM_, int kBlockK_, int kWarpsM_, int kWarpsK_,
+          int kRowTilesIter_, int kUnitsPerBatch_>
+struct ActConfig {
+  using T = T_;
+  using Fmt = Fmt_;
+  static constexpr int kRank = kRank_;
+  static constexpr int kRankChunk = kRankChunk_;
+  static constexpr int kBlockM = kBlockM_;
+  static constexpr int kBlockK = kBlockK_;
+  static constexpr int kWarpsM = kWarpsM_;
+  static constexpr int kWarpsK = kWarpsK_;
+  static constexpr int kWarps = kWarpsM * kWarpsK;
+  static constexpr int kThreads = 32 * kWarps;
+  static constexpr int kRowTilesBlock = kBlockM / 16;
+  static constexpr int kRowTilesWarp = kRowTilesBlock / kWarpsM;
+  static constexpr int kRowTilesIter = kRowTilesIter_;  // row tiles a warp carries through K at once
+  static constexpr int kRowIters = kRowTilesWarp / kRowTilesIter;
+  static constexpr int kUnitsPerStep = kBlockK / Fmt::kUnitK;
+  static constexpr int kUnitsPerWarp = kUnitsPerStep / kWarpsK;
+  static constexpr int kUnitsPerBatch = kUnitsPerBatch_;  // units whose loads are in flight together
+  static constexpr int kPasses = kRank > 0 ? kRank / kRankChunk : 1;
+  static constexpr int kRankTiles = kRank > 0 ? kRankChunk / 16 : 1;  // 1: a dummy, never used at rank 0
+  static constexpr int kSmemBytes = (kRank > 0 && kWarpsK > 1) ? kWarpsM * kRowTilesIter * kRankTiles * 1024 : 0;
+
+  static_assert(kBlockM % 16 == 0 && kRowTilesBlock % kWarpsM == 0, "blockM: whole row tiles per warp");
+  static_assert(kRowTilesWarp % kRowTilesIter == 0, "row tiles per warp: whole iterations");
+  static_assert(kBlockK % Fmt::kUnitK == 0 && kUnitsPerStep % kWarpsK == 0, "blockK: whole units per warp");
+  static_assert(kUnitsPerWarp % kUnitsPerBatch == 0, "units per warp: whole batches");
+  static_assert(kRank % 16 == 0 && (kRank == 0 || (kRankChunk % 16 == 0 && kRank % kRankChunk == 0)), "rank");
+  static_assert(kWarps >= 1 && kWarps <= 32, "warps");
+};
+
+/** Quantizes row tile mt's part of one unit (pass 0 only). */
+template <class C>
+__device__ __forceinline__ void quantize_rows(const uint4 (&xr)[C::Fmt::kSlices][4], const uint4 (&sr)[C::Fmt::kSlices][2],
+                                              const svdq_act_args_t& args, int mt, int k0, int lane) {
+  using T = typename C::T;
+  using Fmt = typename C::Fmt;
+  const int g = lane >> 2;
+  const bool row_ok[2] = {mt * 16 + g < args.M, mt * 16 + g + 8 < args.M};
+  float v[Fmt::kSlices][4][8];
+#pragma unroll
+  for (int s = 0; s < Fmt::kSlices; ++s)
+#pragma unroll
+    for (int w = 0; w < 4; ++w)
+#pragma unroll
+      for (int e = 0; e < 8; ++e) {
+        const uint32_t xw = word_of(xr[s][w], e >> 1);
+        const uint32_t sw = word_of(sr[s][w >> 1], e >> 1);
+        const float xv = (e & 1) ? hi_f32<T>(xw) : lo_f32<T>(xw);
+        const float sv = (e & 1) ? hi_f32<T>(sw) : lo_f32<T>(sw);
+        v[s][w][e] = quant::smooth_value<Fmt::kUnsigned>(xv, args.shift, sv, row_ok[w & 1]);
+      }
+  const quant::UnitResult<Fmt> q = quant::quantize_unit<Fmt, quant::Order::kRows>(v, lane);
+  quant::store_unit<Fmt>(q, args.aq, args.ascales, mt, k0, args.K, lane);
+}
+
+/**
+ * One warp's walk over all of K for row tiles mt0.. (kRowTilesIter of them): loads, quantization (only
+ * when kQuantize, i.e. in the first rank pass) and the low-rank MMAs for ranks 16·rank_tile0 ... A
+ * separate instantiation per kQuantize keeps the later passes free of the quantizer's registers.
+ */
+template <class C, bool kVec, bool kQuantize>
+__device__ __forceinline__ void walk_k(lowrank::DownAccumulator<typename C::T, C::kRowTilesIter, C::kRankTiles>& acc,
+                                       const svdq_act_args_t& args, int mt0, int rank_tile0, int warp_k, int lane) {
+  using T = typename C::T;
+  using Fmt = typename C::Fmt;
+  // The element-wise fallback (unaligned X) keeps twice the registers per load in flight: one unit at a time.
+  constexpr int RT = C::kRowTilesIter, S = Fmt::kSlices, UB = kVec ? C::kUnitsPerBatch : 1;
+  const int M = args.M, K = args.K;
+  const int row_tiles = (M + 15) / 16;
+  const int units = K / Fmt::kUnitK;
+  const T* x = static_cast<const T*>(args.x);
+  const T* smooth = static_cast<const T*>(args.smooth);
+  const T* lora_down = static_cast<const T*>(args.lora_down);
+#pragma unroll 1
+  for (int u0 = 0; u0 < units; u0 += C::kUnitsPerStep) {
+#pragma unroll 1
+    for (int jb = 0; jb < C::kUnitsPerWarp; jb += UB) {
+      // Issue the batch's loads (its units × row tiles) first, then compute.
+      uint4 xr[UB][RT][S][4];
+      uint4 sr[UB][S][2];
+#pragma unroll
+      for (int j = 0; j < UB; ++j) {
+        const int u = u0 + warp_k + (jb + j) * C::kWarpsK;
+        const bool unit_ok = u < units;
+#pragma unroll
+        for (int s = 0; s < S; ++s) {
+          const int k = (unit_ok ? u : 0) * Fmt::kUnitK + 64 * s;
+          if constexpr (kQuantize) load_smooth<kVec>(sr[j][s], smooth, k, lane);
+#pragma unroll
+          for (int i = 0; i < RT; ++i) load_slice<kVec>(xr[j][i][s], x, unit_ok ? M : 0, K, (mt0 + i) * 16, k, lane);
+        }
+      }
+#pragma unroll
+      for (int j = 0; j < UB; ++j) {
+        const int u = u0 + warp_k + (jb + j) * C::kWarpsK;
+        if (u >= units) continue;  // warp-uniform K tail
+        if constexpr (kQuantize) {
+#pragma unroll
+          for (int i = 0; i < RT; ++i) {
+            // Row tiles past ceil(M/16) are outside the packed buffers (warp-uniform skip).
+            if (mt0 + i < row_tiles) quantize_rows<C>(xr[j][i], sr[j], args, mt0 + i, u * Fmt::kUnitK, lane);
+          }
+        }
+        if constexpr (C::kRank > 0) {
+#pragma unroll
+          for (int s = 0; s < S; ++s) {
+            uint32_t a[RT][4][4];
+#pragma unroll
+            for (int i = 0; i < RT; ++i) slice_to_a_frags(a[i], xr[j][i][s], lane);
+#pragma unroll
+            for (int kt = 0; kt < 4; ++kt) {
+              uint32_t ak[RT][4];
+#pragma unroll
+              for (int i = 0; i < RT; ++i)
+#pragma unroll
+                for (int q = 0; q < 4; ++q) ak[i][q] = a[i][kt][q];
+              const int c16 = (u * Fmt::kUnitK + 64 * s) / 16 + kt;
+              acc.mma_ktile(ak, lora_down, c16, C::kRank / 16, rank_tile0, lane);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+template <class C, bool kVec>
+__global__ void __launch_bounds__(C::kThreads, 1) act_kernel(const svdq_act_args_t args) {
+  using Acc = lowrank::DownAccumulator<typename C::T, C::kRowTilesIter, C::kRankTiles>;
+  constexpr int RT = C::kRowTilesIter;
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  const int warp_m = warp % C::kWarpsM, warp_k = warp / C::kWarpsM;
+  const int row_tiles = (args.M + 15) / 16;
+  SVDQ_DYNAMIC_SMEM(float4, smem);
+
+#pragma unroll 1
+  for (int it = 0; it < C::kRowIters; ++it) {
+    const int mt0 = blockIdx.x * C::kRowTilesBlock + warp_m * C::kRowTilesWarp + it * RT;
+    const bool any_rows = mt0 < row_tiles;  // warp-uniform; idle warps still join the combine barriers
+#pragma unroll 1
+    for (int pass = 0; pass < C::kPasses; ++pass) {
+      Acc acc;
+      acc.zero();
+      if (any_rows) {
+        if (pass == 0) {
+          walk_k<C, kVec, true>(acc, args, mt0, 0, warp_k, lane);
+        } else if constexpr (C::kPasses > 1) {
+          walk_k<C, kVec, false>(acc, args, mt0, pass * C::kRankTiles, warp_k, lane);
+        }
+      }
+      if constexpr (C::kRank > 0) {
+        acc.combine_in_order(smem + warp_m * (RT * C::kRankTiles * 64), warp_k, C::kWarpsK, lane);
+        if (warp_k == 0) {
+#pragma unroll
+          for (int i = 0; i < RT; ++i) {
+            if (mt0 + i < row_tiles) acc.store(args.lora_act, i, mt0 + i, C::kRank / 16, pass * C::kRankTiles, lane);
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Why the arguments cannot be taken (null when they can). Mirrors svdq_act_args_t's documentation. */
+template <class C>
+inline const char* act_args_problem(const svdq_act_args_t* a) {
+  using Fmt = typename C::Fmt;
+  auto misaligned = [](const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15u) != 0; };
+  if (a == nullptr) return "args is NULL";
+  if (a->M < 1) return "M must be >= 1";
+  if (a->K < 64 || a->K % 64 != 0 || a->K % Fmt::kGroup != 0) return "K must be a positive multiple of 64 and of the group";
+  if (a->rank != C::kRank) return "rank differs from the compiled rank";
+  if (a->x == nullptr || a->smooth == nullptr || a->aq == nullptr || a->ascales == nullptr) return "x, smooth, aq and ascales are required";
+  if (misaligned(a->aq) || misaligned(a->ascales)) return "aq and ascales must be 16-byte aligned";
+  if (C::kRank > 0) {
+    if (a->lora_down == nullptr || a->lora_act == nullptr) return "lora_down and lora_act are required when rank > 0";
+    if (misaligned(a->lora_down) || misaligned(a->lora_act)) return "lora_down and lora_act must be 16-byte aligned";
+  }
+  return nullptr;
+}
+
+/**
+ * Validates and launches: SVDQ_ERR_INVALID_ARG (nothing launched) for bad arguments. X and smooth are
+ * read with 16-byte loads when both are 16-byte aligned, element by element otherwise.
+ */
+template <class C>
+inline svdq_status_t act_launch(const svdq_act_args_t* a, cudaStream_t stream) {
+  if (act_args_problem<C>(a) != nullptr) return SVDQ_ERR_INVALID_ARG;
+  const bool vec = ((reinterpret_cast<uintptr_t>(a->x) | reinterpret_cast<uintptr_t>(a->smooth)) & 15u) == 0;
+  const dim3 grid(static_cast<unsigned>((a->M + C::kBlockM - 1) / C::kBlockM));
+  const dim3 block(C::kThreads);
+  if (vec) {
+    auto* act_kernel_vec16 = &act_kernel<C, true>;
+    SVDQ_LAUNCH(act_kernel_vec16, grid, block, C::kSmemBytes, stream)(*a);
+  } else {
+    auto* act_kernel_scalar = &act_kernel<C, false>;
+    SVDQ_LAUNCH(act_kernel_scalar, grid, block, C::kSmemBytes, stream)(*a);
+  }
+  return cudaGetLastError() == cudaSuccess ? SVDQ_OK : SVDQ_ERR_LAUNCH;
+}
+
+}  // namespace svdq::act

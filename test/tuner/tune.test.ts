@@ -1,0 +1,160 @@
+// The orchestrator with its expensive edges replaced (fake compiler and runner): resume, crash
+// recovery, concurrent runs on one database, shard/merge, spill fallback, measure-mode ranking.
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { UserError } from '../../dsl/errors.js';
+import { readDb } from '../../tuner/db.js';
+import { gemmCandidates } from '../../tuner/candidates.js';
+import { buildJobs } from '../../tuner/jobs.js';
+import { mergeDbFiles } from '../../tuner/shard.js';
+import { tune } from '../../tuner/tune.js';
+import { resolveGpu } from '../../dsl/targets.js';
+import type { TuneRecord } from '../../tuner/records.js';
+import { fakeCompiler, fakeRunner } from './fixtures/doubles.js';
+
+const SHAPES = ['256x3072x3072', '512x1024x1024', '1000x1024x2048'];
+const tmp = () => mkdtemp(join(tmpdir(), 'svdq-tune-'));
+const CHILD = fileURLToPath(new URL('./fixtures/tune-child.ts', import.meta.url));
+const base = { gpu: 'sm_89', mode: 'model' as const, report: false, dispatch: false as const };
+const content = (r: TuneRecord) => ({ ...r, createdAt: '' });
+
+describe('tune (model mode, fake compiler)', () => {
+  it('records every shape bucket as predicted, then resumes without compiling anything', async () => {
+    const db = join(await tmp(), 'db.json');
+    const compiler = fakeCompiler();
+    const first = await tune({ ...base, db, shapes: SHAPES, compiler });
+    expect(first.mode).toBe('model');
+    expect(first.tuned).toBe(3);
+    expect(first.failures).toEqual([]);
+    expect(first.records.every((r) => r.timing.label === 'predicted' && r.mode === 'model')).toBe(true);
+    expect(first.records.map((r) => r.bucket.hi).sort((a, b) => a - b)).toEqual([256, 512, 1024]);
+    expect(compiler.calls.length).toBeGreaterThan(0);
+    const again = fakeCompiler();
+    const second = await tune({ ...base, db, shapes: SHAPES, compiler: again });
+    expect(second.resumed).toBe(3);
+    expect(second.tuned).toBe(0);
+    expect(again.calls).toEqual([]);
+    expect(second.records.map(content)).toEqual(first.records.map(content));
+  });
+
+  it('compiles only the best few candidates per shape, not the space', async () => {
+    const compiler = fakeCompiler();
+    await tune({ ...base, db: join(await tmp(), 'db.json'), shapes: ['4096x3072x3072'], compiler, topK: 3, actTopK: 2 });
+    expect(compiler.calls.length).toBe(5);
+  });
+
+  it('drops candidates that spill or fail to compile and takes the next ones', async () => {
+    const target = resolveGpu('sm_89');
+    const job = buildJobs(target, { shapes: ['4096x3072x3072'] })[0];
+    const ranked = gemmCandidates(job.spec, job.problem, target).ranked.map((c) => c.plan.uri);
+    const bad = new Set(ranked.slice(0, 3));
+    const compiler = fakeCompiler({ spill: (u) => u === ranked[0] || u === ranked[1], fail: (u) => u === ranked[2] });
+    const r = await tune({ ...base, db: join(await tmp(), 'db.json'), shapes: ['4096x3072x3072'], compiler, topK: 3 });
+    const rec = r.records[0];
+    expect(bad.has(rec.gemmUri)).toBe(false);
+    expect(ranked.slice(3, 6)).toContain(rec.gemmUri);
+    expect(rec.resources.gemm.spillBytes).toBe(0);
+    const status = new Map(rec.candidates.map((c) => [c.gemmUri, c.status]));
+    expect(status.get(ranked[0])).toBe('spills');
+    expect(status.get(ranked[2])).toBe('compile-error');
+    expect(status.get(rec.gemmUri)).toBe('chosen');
+  });
+
+  it('a run that dies after its first record resumes with the rest', async () => {
+    const db = join(await tmp(), 'db.json');
+    let records = 0;
+    const crash = tune({
+      ...base,
+      db,
+      shapes: SHAPES,
+      compiler: fakeCompiler(),
+      onProgress: (e) => {
+        if (e.phase === 'record' && ++records === 1) throw new Error('simulated crash');
+      },
+    });
+    await expect(crash).rejects.toThrow('simulated crash');
+    expect((await readDb(db)).records).toHaveLength(1);
+    const resumed = await tune({ ...base, db, shapes: SHAPES, compiler: fakeCompiler() });
+    expect(resumed.resumed).toBe(1);
+    expect(resumed.tuned).toBe(2);
+    expect((await readDb(db)).records).toHaveLength(3);
+  });
+
+  it('two tune processes on one database keep both runs’ records', async () => {
+    const db = join(await tmp(), 'db.json');
+    const run = (shapes: string[]) =>
+      new Promise<{ code: number | null; err: string }>((resolve) => {
+        const c = spawn(process.execPath, ['--import', 'tsx', CHILD, db, shapes.join(',')], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let err = '';
+        c.stderr.on('data', (d) => (err += d));
+        c.on('exit', (code) => resolve({ code, err }));
+      });
+    const [a, b] = await Promise.all([run(['256x3072x3072', '512x3072x3072', '64x3072x3072']), run(['256x1024x1024', '512x1024x1024', '64x1024x1024'])]);
+    expect([a.code, b.code], a.err + b.err).toEqual([0, 0]);
+    const records = (await readDb(db)).records;
+    expect(records).toHaveLength(6);
+    expect(new Set(records.map((r) => `${r.shape.m}x${r.shape.n}x${r.shape.k}`)).size).toBe(6);
+  });
+
+  it('shards merged equal the unsharded run', async () => {
+    const dir = await tmp();
+    const whole = await tune({ ...base, db: join(dir, 'whole.json'), shapes: SHAPES, compiler: fakeCompiler() });
+    const s0 = await tune({ ...base, db: join(dir, 's0.json'), shapes: SHAPES, compiler: fakeCompiler(), shard: '0/2' });
+    const s1 = await tune({ ...base, db: join(dir, 's1.json'), shapes: SHAPES, compiler: fakeCompiler(), shard: { index: 1, count: 2 } });
+    expect(s0.jobs + s1.jobs).toBe(3);
+    expect(s0.records.some((r) => s1.records.some((q) => q.key === r.key))).toBe(false);
+    const merged = await mergeDbFiles([join(dir, 's0.json'), join(dir, 's1.json')], join(dir, 'merged.json'));
+    expect(merged.db.records.map(content)).toEqual((await readDb(join(dir, 'whole.json'))).records.map(content));
+    expect(whole.records).toHaveLength(3);
+  });
+
+  it('writes a deterministic dispatch header and an HTML report next to the database', async () => {
+    const dir = await tmp();
+    const r = await tune({ gpu: 'sm_89', mode: 'model', db: join(dir, 'tune.json'), shapes: SHAPES, compiler: fakeCompiler() });
+    expect(r.dispatchPath).toBe(join(dir, 'dispatch', 'rtx4090.h'));
+    expect(r.reportPath).toBe(join(dir, 'tune.html'));
+    const header = await readFile(r.dispatchPath!, 'utf8');
+    for (const rec of r.records) expect(header).toContain(rec.gemmUri);
+    expect(await readFile(r.reportPath!, 'utf8')).toContain('<svg id="roofline"');
+  });
+
+  it('refuses --mode measure without a GPU and explains', async () => {
+    const err = await tune({ ...base, mode: 'measure', db: join(await tmp(), 'db.json'), shapes: SHAPES, compiler: fakeCompiler() }).catch((e) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect(err.message).toMatch(/--mode measure: no CUDA GPU found/);
+  });
+
+  it('auto mode falls back to the model and says why', async () => {
+    const r = await tune({ ...base, mode: 'auto', db: join(await tmp(), 'db.json'), shapes: ['256x1024x1024'], compiler: fakeCompiler() });
+    expect(r.mode).toBe('model');
+    expect(r.modeReason).toMatch(/no GPU/);
+  });
+});
+
+describe('tune (measure mode on the emulator backend, fake runner)', () => {
+  it('gates every candidate, times the survivors interleaved and keeps the fastest measured', async () => {
+    // Faster with larger blockN; the fastest candidate computes wrong results and must be excluded.
+    const runner = fakeRunner({ gemmUs: (bm, bn, s) => 1000 / bn + bm / 100 + s, wrong: (t) => t.blockN === 256 && t.blockM === 128 });
+    const r = await tune({ ...base, mode: 'measure', backend: 'emu', db: join(await tmp(), 'db.json'), shapes: ['512x3072x3072'], compiler: fakeCompiler(), runner, topK: 4 });
+    const rec = r.records[0];
+    expect(rec.timing.label).toBe('measured');
+    expect(rec.timing.clock).toBe('emulator-wall');
+    expect(rec.timing.spreadUs!.min).toBeLessThanOrEqual(rec.timing.timeUs);
+    expect(rec.correctness?.passed).toBe(true);
+    const gated = runner.runs.filter((x) => !x.timed).map((x) => x.gemm);
+    const timed = runner.runs.filter((x) => x.timed).map((x) => x.gemm);
+    expect(gated.length).toBe(4);
+    // Interleaved: the first round times each passing candidate once before any is timed twice.
+    const distinct = new Set(timed).size;
+    expect(new Set(timed.slice(0, distinct)).size).toBe(distinct);
+    const wrong = rec.candidates.filter((c) => c.status === 'incorrect');
+    for (const c of wrong) expect(c.gemmUri).toMatch(/_m128n256k/);
+    expect(rec.gemmUri).not.toMatch(/_m128n256k/);
+    const measured = rec.candidates.filter((c) => c.label === 'measured');
+    expect(Math.min(...measured.map((c) => c.timeUs))).toBe(measured.find((c) => c.status === 'chosen')!.timeUs);
+  });
+});

@@ -1,0 +1,94 @@
+// The tuning database file: read with validation, updated by read-merge-write under a lock and written
+// atomically (temp file + rename), so a run killed half-way leaves every finished record on disk and
+// two runs on one database never lose each other's records (anchors.md §1d, §9).
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import lockfile from 'proper-lockfile';
+import writeFileAtomic from 'write-file-atomic';
+import { UserError } from '../dsl/errors.js';
+import { DB_SCHEMA, DB_VERSION, emptyDb, sortRecords, TuneDbSchema, type TuneDb, type TuneRecord } from './records.js';
+
+/** Reads and validates a database; a missing file is an empty database. Problems name the file. */
+export async function readDb(path: string): Promise<TuneDb> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return emptyDb();
+    throw new UserError(`tuning database ${path}: cannot be read (${(e as Error).message})`);
+  }
+  return parseDb(text, path);
+}
+
+export function parseDb(text: string, path: string): TuneDb {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`tuning database ${path}: is not valid JSON (${(e as Error).message}); repair it or delete it to re-tune`);
+  }
+  const head = json as { schema?: unknown; version?: unknown } | null;
+  if (head && typeof head === 'object' && head.schema === DB_SCHEMA && head.version !== DB_VERSION) {
+    throw new UserError(
+      `tuning database ${path}: version ${JSON.stringify(head.version)} is not supported; this svdq-codegen reads version ${DB_VERSION} (re-tune into a new file)`,
+    );
+  }
+  const parsed = TuneDbSchema.safeParse(json);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.slice(0, 3).map((i) => `${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`);
+    const more = parsed.error.issues.length > 3 ? ` (and ${parsed.error.issues.length - 3} more)` : '';
+    throw new UserError(`tuning database ${path}: is not a valid ${DB_SCHEMA} v${DB_VERSION} file: ${issues.join('; ')}${more}`);
+  }
+  const seen = new Set<string>();
+  for (const r of parsed.data.records) {
+    if (seen.has(r.key)) throw new UserError(`tuning database ${path}: record key ${JSON.stringify(r.key)} appears twice`);
+    seen.add(r.key);
+  }
+  return parsed.data;
+}
+
+/** Union by key; for a key present in both, the record created later wins (a re-tune replaces). */
+export function mergeRecords(base: readonly TuneRecord[], incoming: readonly TuneRecord[]): TuneRecord[] {
+  const byKey = new Map(base.map((r) => [r.key, r]));
+  for (const r of incoming) {
+    const old = byKey.get(r.key);
+    if (!old || old.createdAt <= r.createdAt) byKey.set(r.key, r);
+  }
+  return sortRecords([...byKey.values()]);
+}
+
+export function serializeDb(db: TuneDb): string {
+  return `${JSON.stringify({ schema: DB_SCHEMA, version: DB_VERSION, records: sortRecords(db.records) }, null, 2)}\n`;
+}
+
+/** Writes a whole database atomically (no lock; for fresh output files such as `db merge --out`). */
+export async function writeDb(path: string, db: TuneDb): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFileAtomic(path, serializeDb(db));
+}
+
+/** Runs `fn` holding the database's lock (a `<path>.lock` directory; stale after 10 s). */
+export async function withDbLock<T>(path: string, fn: () => Promise<T>): Promise<T> {
+  await mkdir(dirname(path), { recursive: true });
+  const release = await lockfile.lock(path, {
+    realpath: false,
+    stale: 10_000,
+    update: 5_000,
+    retries: { retries: 400, factor: 1.2, minTimeout: 10, maxTimeout: 250, randomize: true },
+  });
+  try {
+    return await fn();
+  } finally {
+    await release();
+  }
+}
+
+/** Adds records to the database under its lock: read, merge by key, write atomically. */
+export async function upsertRecords(path: string, records: readonly TuneRecord[]): Promise<TuneDb> {
+  return withDbLock(path, async () => {
+    const current = await readDb(path);
+    const next: TuneDb = { ...current, records: mergeRecords(current.records, records) };
+    await writeFileAtomic(path, serializeDb(next));
+    return next;
+  });
+}

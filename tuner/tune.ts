@@ -1,0 +1,357 @@
+// The orchestrator behind `svdq-codegen tune`: jobs (one per kernel family × shape × M bucket) →
+// statically pruned candidates ranked by the cost model → the best few compiled (parallel, cached) and
+// pruned on ptxas spills and occupancy → ranked (measured on a GPU, else predicted) → one record per job,
+// written as soon as the job finishes (a killed run resumes where it stopped) → dispatch table and
+// report. Resumable (finished keys are skipped), shardable (`--shard i/n`), safe with concurrent runs.
+import path from 'node:path';
+import { UserError } from '../dsl/errors.js';
+import { resolveGpu } from '../dsl/targets.js';
+import type { Target } from '../dsl/types.js';
+import { nvccVersion } from '../codegen/nvcc.js';
+import type { ActPlan, GemmPlan } from '../codegen/plan/index.js';
+import { detectGpu } from '../runtime/harness/gpu.js';
+import type { Backend } from '../runtime/harness/harness.js';
+import { actCandidates, gemmCandidates, tuningSpace, type ActCandidate, type GemmCandidate } from './candidates.js';
+import { compilePlans, rejectReason, type CompiledKernel, type CompileProgress, type KernelCompiler } from './compile-prune.js';
+import { combineKernels, peak4BitFlops, type KernelEstimate } from './cost-model.js';
+import { readDb, upsertRecords } from './db.js';
+import { writeDispatchHeader } from './dispatch.js';
+import { estimateActPlan, estimateGemmPlan, gemmTrafficForModel } from './estimate.js';
+import { buildJobs, type TuneJob } from './jobs.js';
+import { gateCandidate, harnessRunner, timeCandidates, type Correctness, type LayerRunner } from './measure.js';
+import { recordKey, type CandidateSummary, type KernelResources, type TuneMode, type TuneRecord } from './records.js';
+import { reportPathFor, writeHtmlReport } from './report.js';
+import { parseShard, selectShard, type Shard } from './shard.js';
+import { generatorSourceHash } from './source-hash.js';
+
+export interface TuneOptions {
+  gpu: string;
+  model?: string;
+  resolution?: number;
+  batch?: number;
+  /** "MxNxK" problems instead of a catalog. */
+  shapes?: string[];
+  rank?: number;
+  mode?: 'auto' | TuneMode;
+  /** Default `.svdq/tune-<target id>.json` under the working directory. */
+  db?: string;
+  shard?: Shard | string;
+  /** Re-tune jobs that already have a record. */
+  force?: boolean;
+  /** GEMM / activation candidates compiled per job per round (best predicted first). */
+  topK?: number;
+  actTopK?: number;
+  /** Also search f16 cross-group accumulation (faster, less accurate; opt-in). */
+  allowF16Accum?: boolean;
+  /** Where measure mode runs: 'gpu' (default) or 'emu' (tests: wall-clock times, labelled so). */
+  backend?: Backend;
+  /** Model mode: also gate each chosen config on the emulator against the reference. */
+  verify?: boolean;
+  /** Parallel compiles (default: the machine's cores). */
+  concurrency?: number;
+  /** Dispatch header path; default `<db dir>/dispatch/<target id>.h`; false = none. */
+  dispatch?: string | false;
+  /** Write the HTML report next to the database (default true). */
+  report?: boolean;
+  compiler?: KernelCompiler;
+  runner?: LayerRunner;
+  onProgress?: (e: TuneProgress) => void;
+}
+
+export type TuneProgress =
+  | { phase: 'plan'; jobs: number; resumed: number; toTune: number; mode: TuneMode; reason: string }
+  | ({ phase: 'compile' } & CompileProgress)
+  | { phase: 'measure'; done: number; total: number; id: string }
+  | { phase: 'record'; done: number; total: number; layers: string[] };
+
+export interface TuneFailure {
+  layers: string[];
+  shape: { m: number; n: number; k: number };
+  reason: string;
+}
+
+export interface TuneResult {
+  target: Target;
+  mode: TuneMode;
+  /** Why this mode (e.g. "no GPU: nvidia-smi not found"). */
+  modeReason: string;
+  dbPath: string;
+  reportPath?: string;
+  dispatchPath?: string;
+  shard?: Shard;
+  jobs: number;
+  tuned: number;
+  resumed: number;
+  /** Records of this run's jobs (resumed ones included), sorted by key. */
+  records: TuneRecord[];
+  failures: TuneFailure[];
+}
+
+const MAX_ROUNDS = 3;
+/** Predicted-only candidates kept per record for the report's roofline. */
+const ROOFLINE_POINTS = 24;
+
+export const defaultDbPath = (target: Target): string => path.join('.svdq', `tune-${target.id}.json`);
+
+async function chooseMode(requested: TuneOptions['mode'], target: Target, backend: Backend): Promise<{ mode: TuneMode; reason: string }> {
+  if (requested === 'model') return { mode: 'model', reason: 'asked for (--mode model)' };
+  if (backend === 'emu') {
+    if (requested !== 'measure') throw new UserError("--backend emu: only with --mode measure (the emulator's times are wall clock)");
+    return { mode: 'measure', reason: 'on the emulator (wall-clock times, not GPU times)' };
+  }
+  const gpu = await detectGpu();
+  if (!gpu.present) {
+    if (requested === 'measure') throw new UserError(`--mode measure: no CUDA GPU found (${gpu.reason}); use --mode model for predicted times`);
+    return { mode: 'model', reason: `no GPU (${gpu.reason})` };
+  }
+  if (gpu.arch !== target.arch) {
+    const why = `this machine's GPU is ${gpu.name} (${gpu.arch ?? `compute capability ${gpu.computeCapability}`}), not ${target.arch}`;
+    if (requested === 'measure') throw new UserError(`--mode measure: ${why}; pass --gpu ${gpu.arch ?? gpu.name} or use --mode model`);
+    return { mode: 'model', reason: why };
+  }
+  return { mode: 'measure', reason: `GPU present: ${gpu.name}` };
+}
+
+interface Prepared {
+  job: TuneJob;
+  key: string;
+  gemm: GemmCandidate[];
+  act: ActCandidate[];
+}
+
+/** Candidates `round` of a ranked list: distinct URIs [round·k, (round+1)·k). */
+const slice = <C>(list: C[], k: number, round: number) => list.slice(round * k, (round + 1) * k);
+
+export async function tune(options: TuneOptions): Promise<TuneResult> {
+  const target = resolveGpu(options.gpu);
+  const backend: Backend = options.backend ?? 'gpu';
+  const { mode, reason } = await chooseMode(options.mode ?? 'auto', target, backend);
+  const shard = typeof options.shard === 'string' ? parseShard(options.shard) : options.shard;
+  const dbPath = options.db ?? defaultDbPath(target);
+  const toolchain = `nvcc-${await nvccVersion()}`;
+  const sourceHash = await generatorSourceHash();
+  const space = tuningSpace(target, { allowF16Accum: options.allowF16Accum });
+
+  let jobs = buildJobs(target, options);
+  const keyOf = (job: TuneJob) =>
+    recordKey({ family: job.family, n: job.problem.n, k: job.problem.k, bucket: job.bucket, targetId: target.id, toolchain, mode, sourceHash, withAct: job.needsAct });
+  if (shard) jobs = selectShard(jobs, keyOf, shard);
+
+  const existing = new Map((await readDb(dbPath)).records.map((r) => [r.key, r]));
+  const done = options.force ? [] : jobs.filter((j) => existing.has(keyOf(j)));
+  const todo = jobs.filter((j) => options.force || !existing.has(keyOf(j)));
+  options.onProgress?.({ phase: 'plan', jobs: jobs.length, resumed: done.length, toTune: todo.length, mode, reason });
+
+  // Static pruning and cost-model ranking (cheap: no compiler involved).
+  const prepared: Prepared[] = todo.map((job) => {
+    const gemm = gemmCandidates(job.spec, job.problem, target, space).ranked;
+    const act = job.needsAct ? actCandidates(job.spec, job.problem, target, space).ranked : [];
+    return { job, key: keyOf(job), gemm, act };
+  });
+
+  // Compile rounds: the best few of every job at once (one progress bar), then the next few for jobs
+  // whose candidates all failed.
+  const compiled = new Map<string, CompiledKernel>();
+  const topK = options.topK ?? 3;
+  const actTopK = options.actTopK ?? 2;
+  const usable = (uri: string) => rejectReason(compiled.get(uri)) === undefined;
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const needy = prepared.filter(
+      (p) => !p.gemm.slice(0, (round) * topK).some((c) => usable(c.plan.uri)) || (p.job.needsAct && !p.act.slice(0, round * actTopK).some((c) => usable(c.plan.uri))),
+    );
+    const plans: (GemmPlan | ActPlan)[] = [];
+    for (const p of needy) {
+      if (!p.gemm.slice(0, round * topK).some((c) => usable(c.plan.uri))) plans.push(...slice(p.gemm, topK, round).map((c) => c.plan));
+      if (p.job.needsAct && !p.act.slice(0, round * actTopK).some((c) => usable(c.plan.uri))) plans.push(...slice(p.act, actTopK, round).map((c) => c.plan));
+    }
+    const fresh = plans.filter((pl) => !compiled.has(pl.uri));
+    if (!fresh.length) break;
+    const results = await compilePlans(fresh, target, {
+      compiler: options.compiler,
+      concurrency: options.concurrency,
+      onProgress: (e) => options.onProgress?.({ phase: 'compile', ...e }),
+    });
+    for (const [uri, r] of results) compiled.set(uri, r);
+  }
+
+  const records: TuneRecord[] = [...done.map((j) => existing.get(keyOf(j))!)];
+  const failures: TuneFailure[] = [];
+  let finished = 0;
+  for (const p of prepared) {
+    try {
+      const record = await tuneJob(p, { target, mode, backend, toolchain, sourceHash, compiled, options });
+      await upsertRecords(dbPath, [record]);
+      records.push(record);
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+      failures.push({ layers: p.job.layers, shape: p.job.problem, reason: e.message });
+    }
+    options.onProgress?.({ phase: 'record', done: ++finished, total: prepared.length, layers: p.job.layers });
+  }
+  records.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+
+  const all = (await readDb(dbPath)).records;
+  let dispatchPath: string | undefined;
+  if (options.dispatch !== false && all.length) {
+    dispatchPath = await writeDispatchHeader(all, target.id, options.dispatch ?? path.join(path.dirname(dbPath), 'dispatch', `${target.id}.h`));
+  }
+  let reportPath: string | undefined;
+  if (options.report !== false && all.length) {
+    reportPath = reportPathFor(dbPath);
+    await writeHtmlReport(reportPath, all.filter((r) => r.target.id === target.id), target);
+  }
+  return { target, mode, modeReason: reason, dbPath, reportPath, dispatchPath, shard, jobs: jobs.length, tuned: records.length - done.length, resumed: done.length, records, failures };
+}
+
+interface JobContext {
+  target: Target;
+  mode: TuneMode;
+  backend: Backend;
+  toolchain: string;
+  sourceHash: string;
+  compiled: Map<string, CompiledKernel>;
+  options: TuneOptions;
+}
+
+interface Scored<C> {
+  cand: C;
+  resources: KernelResources;
+  estimate: KernelEstimate;
+}
+
+/** Compiled, usable candidates re-estimated with ptxas's registers and shared memory, best first. */
+function survivors<C extends GemmCandidate | ActCandidate>(list: C[], ctx: JobContext, problem: TuneJob['problem']): Scored<C>[] {
+  const out: Scored<C>[] = [];
+  for (const cand of list) {
+    const k = ctx.compiled.get(cand.plan.uri);
+    if (!k || rejectReason(k) !== undefined) continue;
+    const use = { registers: k.resources!.registers, smemBytes: k.resources!.smemBytes };
+    const estimate =
+      cand.plan.kind === 'gemm'
+        ? estimateGemmPlan(cand.plan, problem, ctx.target, use)
+        : estimateActPlan(cand.plan as ActPlan, problem, ctx.target, use);
+    out.push({ cand, resources: k.resources!, estimate });
+  }
+  return out.sort((a, b) => a.estimate.timeUs - b.estimate.timeUs || (a.cand.plan.uri < b.cand.plan.uri ? -1 : 1));
+}
+
+function candidateSummaries(p: Prepared, ctx: JobContext, chosenUri: string, measured: Map<string, number>, incorrect: Set<string>): CandidateSummary[] {
+  const out: CandidateSummary[] = [];
+  const seen = new Set<string>();
+  const push = (c: GemmCandidate, status: CandidateSummary['status'], estimate: KernelEstimate, note?: string) => {
+    if (seen.has(c.plan.uri)) return;
+    seen.add(c.plan.uri);
+    const m = measured.get(c.plan.uri);
+    const timeUs = m ?? estimate.timeUs;
+    const flops = 2 * p.job.problem.m * p.job.problem.n * p.job.problem.k;
+    const bytes = gemmTrafficForModel(c.plan, p.job.problem).bytes;
+    out.push({ gemmUri: c.plan.uri, status, timeUs, label: m !== undefined ? 'measured' : 'predicted', tflops: flops / timeUs / 1e6, flopsPerByte: flops / bytes, ...(note ? { note } : {}) });
+  };
+  for (const c of p.gemm) {
+    const k = ctx.compiled.get(c.plan.uri);
+    if (!k) continue;
+    const why = rejectReason(k);
+    const status: CandidateSummary['status'] = c.plan.uri === chosenUri ? 'chosen' : incorrect.has(c.plan.uri) ? 'incorrect' : (why ?? 'ok');
+    const use = k.resources ? { registers: k.resources.registers, smemBytes: k.resources.smemBytes } : undefined;
+    push(c, status, use ? estimateGemmPlan(c.plan, p.job.problem, ctx.target, use) : c.estimate, k.error?.split('\n')[0]);
+  }
+  for (const c of p.gemm.slice(0, ROOFLINE_POINTS)) push(c, 'not-compiled', c.estimate);
+  return out;
+}
+
+async function tuneJob(p: Prepared, ctx: JobContext): Promise<TuneRecord> {
+  const { job } = p;
+  const shape = `${job.problem.m}×${job.problem.n}×${job.problem.k}`;
+  if (!p.gemm.length) throw new UserError(`${job.layers.join(', ')} (${shape}): no GEMM tile of the space fits ${ctx.target.id} for ${job.family}`);
+  const gemm = survivors(p.gemm, ctx, job.problem);
+  const act = job.needsAct ? survivors(p.act, ctx, job.problem) : [];
+  if (!gemm.length) {
+    const firstError = p.gemm.map((c) => ctx.compiled.get(c.plan.uri)).find((k) => k && !k.ok)?.error;
+    throw new UserError(
+      `${job.layers.join(', ')} (${shape}): none of the ${Math.min(p.gemm.length, MAX_ROUNDS * (ctx.options.topK ?? 3))} best GEMM candidates compiled without spills${firstError ? `; first compiler error:\n${firstError}` : ''}`,
+    );
+  }
+  if (job.needsAct && !act.length) throw new UserError(`${job.layers.join(', ')} (${shape}): no activation-kernel candidate compiled without spills`);
+
+  const measuredGemm = new Map<string, number>();
+  const incorrect = new Set<string>();
+  let correctness: (Correctness & { backend: 'emu' | 'gpu' }) | undefined;
+  let chosenGemm = gemm[0];
+  let chosenAct: Scored<ActCandidate> | undefined = act[0];
+  let timing: TuneRecord['timing'];
+  const runner = ctx.options.runner ?? harnessRunner;
+  const peak = peak4BitFlops(ctx.target, job.spec.format.kind);
+  const flops = 2 * job.problem.m * job.problem.n * job.problem.k;
+
+  if (ctx.mode === 'measure') {
+    // Correctness gate first, every candidate; only those that pass are timed.
+    const actTile = (i: number) => (act.length ? act[i % act.length].cand.tile : defaultActTile(job));
+    const cands = gemm.map((g, i) => ({ id: g.cand.plan.uri, tiles: { gemm: g.cand.tile, act: actTile(i) } }));
+    const passed: typeof cands = [];
+    const gate = new Map<string, Correctness>();
+    for (const c of cands) {
+      const r = await gateCandidate(runner, job.spec, c, job.problem, ctx.target, ctx.backend);
+      gate.set(c.id, r);
+      if (r.passed) passed.push(c);
+      else incorrect.add(c.id);
+    }
+    if (!passed.length) throw new UserError(`${job.layers.join(', ')} (${shape}): every compiled candidate failed the correctness gate; first: ${[...gate.values()][0]?.detail}`);
+    const times = await timeCandidates(runner, job.spec, passed, job.problem, ctx.target, {
+      backend: ctx.backend,
+      onProgress: (done, total, id) => ctx.options.onProgress?.({ phase: 'measure', done, total, id }),
+    });
+    const best = [...times.entries()].sort((a, b) => a[1].gemmMedianUs - b[1].gemmMedianUs || (a[0] < b[0] ? -1 : 1))[0];
+    for (const [id, t] of times) measuredGemm.set(id, t.gemmMedianUs);
+    chosenGemm = gemm.find((g) => g.cand.plan.uri === best[0])!;
+    const bestActIdx = [...times.entries()].sort((a, b) => a[1].actMedianUs - b[1].actMedianUs)[0][0];
+    chosenAct = act.length ? act[cands.findIndex((c) => c.id === bestActIdx) % act.length] : undefined;
+    const t = best[1];
+    const timeUs = t.gemmMedianUs + (job.needsAct ? Math.min(...[...times.values()].map((x) => x.actMedianUs)) : 0);
+    const g = gate.get(best[0])!;
+    correctness = { ...g, backend: ctx.backend };
+    timing = {
+      label: 'measured',
+      clock: t.clock,
+      timeUs,
+      tflops: flops / timeUs / 1e6,
+      bytes: chosenGemm.estimate.bytes + (chosenAct?.estimate.bytes ?? 0),
+      bound: combineKernels([chosenGemm.estimate, ...(chosenAct ? [chosenAct.estimate] : [])], flops, peak).bound,
+      percentOfPeak: peak > 0 ? (100 * flops) / (timeUs * 1e-6) / peak : 0,
+      spreadUs: t.spreadUs,
+      repetitions: t.repetitions,
+    };
+  } else {
+    const layer = combineKernels([...(chosenAct ? [chosenAct.estimate] : []), chosenGemm.estimate], flops, peak);
+    timing = { label: 'predicted', timeUs: layer.timeUs, tflops: layer.tflops, bytes: layer.bytes, bound: layer.bound, percentOfPeak: layer.percentOfPeak };
+    if (ctx.options.verify) {
+      const tiles = { gemm: chosenGemm.cand.tile, act: chosenAct ? chosenAct.cand.tile : defaultActTile(job) };
+      const r = await gateCandidate(runner, job.spec, { id: chosenGemm.cand.plan.uri, tiles }, job.problem, ctx.target, 'emu');
+      correctness = { ...r, backend: 'emu' };
+      if (!r.passed) throw new UserError(`${job.layers.join(', ')} (${shape}): the chosen ${chosenGemm.cand.plan.uri} failed the emulator's correctness check: ${r.detail}`);
+    }
+  }
+  return {
+    key: p.key,
+    family: job.family,
+    sourceHash: ctx.sourceHash,
+    layers: job.layers,
+    shape: job.problem,
+    bucket: job.bucket,
+    target: { id: ctx.target.id, arch: ctx.target.arch, name: ctx.target.name },
+    toolchain: ctx.toolchain,
+    mode: ctx.mode,
+    gemmUri: chosenGemm.cand.plan.uri,
+    actUri: chosenAct ? chosenAct.cand.plan.uri : null,
+    timing,
+    resources: { gemm: chosenGemm.resources, act: chosenAct ? chosenAct.resources : null },
+    ...(correctness ? { correctness: { backend: correctness.backend, passed: correctness.passed, maxAbsError: Number.isFinite(correctness.maxAbsError) ? correctness.maxAbsError : 0, detail: correctness.detail } } : {}),
+    candidates: candidateSummaries(p, ctx, chosenGemm.cand.plan.uri, measuredGemm, incorrect),
+    createdAt: new Date().toISOString(),
+  };
+}
+
+/** The harness always runs an activation kernel; for fc2-style jobs any plannable tile serves. */
+function defaultActTile(job: TuneJob) {
+  void job;
+  return { blockM: 64, blockK: 128, warps: 4 };
+}
