@@ -117,10 +117,11 @@ interface Prepared {
   key: string;
   gemm: GemmCandidate[];
   act: ActCandidate[];
+  /** How many of the best candidates this job has had compiled (its rounds so far). */
+  gemmConsidered: number;
+  actConsidered: number;
 }
 
-/** Candidates `round` of a ranked list: distinct URIs [round·k, (round+1)·k). */
-const slice = <C>(list: C[], k: number, round: number) => list.slice(round * k, (round + 1) * k);
 
 export async function tune(options: TuneOptions): Promise<TuneResult> {
   const target = resolveGpu(options.gpu);
@@ -146,26 +147,31 @@ export async function tune(options: TuneOptions): Promise<TuneResult> {
   const prepared: Prepared[] = todo.map((job) => {
     const gemm = gemmCandidates(job.spec, job.problem, target, space).ranked;
     const act = job.needsAct ? actCandidates(job.spec, job.problem, target, space).ranked : [];
-    return { job, key: keyOf(job), gemm, act };
+    return { job, key: keyOf(job), gemm, act, gemmConsidered: 0, actConsidered: 0 };
   });
 
   // Compile rounds: the best few of every job at once (one progress bar), then the next few for jobs
-  // whose candidates all failed.
+  // whose candidates all failed. A job only ever looks at its own rounds' candidates, so its result
+  // does not depend on which other jobs share the run (sharding gives the same records).
   const compiled = new Map<string, CompiledKernel>();
   const topK = options.topK ?? 3;
   const actTopK = options.actTopK ?? 2;
   const usable = (uri: string) => rejectReason(compiled.get(uri)) === undefined;
   for (let round = 0; round < MAX_ROUNDS; round++) {
-    const needy = prepared.filter(
-      (p) => !p.gemm.slice(0, (round) * topK).some((c) => usable(c.plan.uri)) || (p.job.needsAct && !p.act.slice(0, round * actTopK).some((c) => usable(c.plan.uri))),
-    );
     const plans: (GemmPlan | ActPlan)[] = [];
-    for (const p of needy) {
-      if (!p.gemm.slice(0, round * topK).some((c) => usable(c.plan.uri))) plans.push(...slice(p.gemm, topK, round).map((c) => c.plan));
-      if (p.job.needsAct && !p.act.slice(0, round * actTopK).some((c) => usable(c.plan.uri))) plans.push(...slice(p.act, actTopK, round).map((c) => c.plan));
+    for (const p of prepared) {
+      if (!p.gemm.slice(0, p.gemmConsidered).some((c) => usable(c.plan.uri)) && p.gemmConsidered < p.gemm.length) {
+        plans.push(...p.gemm.slice(p.gemmConsidered, p.gemmConsidered + topK).map((c) => c.plan));
+        p.gemmConsidered += topK;
+      }
+      if (p.job.needsAct && !p.act.slice(0, p.actConsidered).some((c) => usable(c.plan.uri)) && p.actConsidered < p.act.length) {
+        plans.push(...p.act.slice(p.actConsidered, p.actConsidered + actTopK).map((c) => c.plan));
+        p.actConsidered += actTopK;
+      }
     }
     const fresh = plans.filter((pl) => !compiled.has(pl.uri));
-    if (!fresh.length) break;
+    if (!plans.length) break;
+    if (!fresh.length) continue;
     const results = await compilePlans(fresh, target, {
       compiler: options.compiler,
       concurrency: options.concurrency,
@@ -247,7 +253,7 @@ function candidateSummaries(p: Prepared, ctx: JobContext, chosenUri: string, mea
     const bytes = gemmTrafficForModel(c.plan, p.job.problem).bytes;
     out.push({ gemmUri: c.plan.uri, status, timeUs, label: m !== undefined ? 'measured' : 'predicted', tflops: flops / timeUs / 1e6, flopsPerByte: flops / bytes, ...(note ? { note } : {}) });
   };
-  for (const c of p.gemm) {
+  for (const c of p.gemm.slice(0, p.gemmConsidered)) {
     const k = ctx.compiled.get(c.plan.uri);
     if (!k) continue;
     const why = rejectReason(k);
@@ -263,12 +269,12 @@ async function tuneJob(p: Prepared, ctx: JobContext): Promise<TuneRecord> {
   const { job } = p;
   const shape = `${job.problem.m}×${job.problem.n}×${job.problem.k}`;
   if (!p.gemm.length) throw new UserError(`${job.layers.join(', ')} (${shape}): no GEMM tile of the space fits ${ctx.target.id} for ${job.family}`);
-  const gemm = survivors(p.gemm, ctx, job.problem);
-  const act = job.needsAct ? survivors(p.act, ctx, job.problem) : [];
+  const gemm = survivors(p.gemm.slice(0, p.gemmConsidered), ctx, job.problem);
+  const act = job.needsAct ? survivors(p.act.slice(0, p.actConsidered), ctx, job.problem) : [];
   if (!gemm.length) {
-    const firstError = p.gemm.map((c) => ctx.compiled.get(c.plan.uri)).find((k) => k && !k.ok)?.error;
+    const firstError = p.gemm.slice(0, p.gemmConsidered).map((c) => ctx.compiled.get(c.plan.uri)).find((k) => k && !k.ok)?.error;
     throw new UserError(
-      `${job.layers.join(', ')} (${shape}): none of the ${Math.min(p.gemm.length, MAX_ROUNDS * (ctx.options.topK ?? 3))} best GEMM candidates compiled without spills${firstError ? `; first compiler error:\n${firstError}` : ''}`,
+      `${job.layers.join(', ')} (${shape}): none of the ${p.gemmConsidered} best GEMM candidates compiled without spills${firstError ? `; first compiler error:\n${firstError}` : ''}`,
     );
   }
   if (job.needsAct && !act.length) throw new UserError(`${job.layers.join(', ')} (${shape}): no activation-kernel candidate compiled without spills`);

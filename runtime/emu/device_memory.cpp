@@ -78,7 +78,7 @@ using namespace svdq::emu::detail;
 namespace {
 thread_local cudaError_t t_last_error = cudaSuccess;
 cudaError_t fail(cudaError_t e, const char* what) {
-  std::fprintf(stderr, "svdq-emu: %s: %s\n", what, cudaGetErrorString(e));
+  if (!svdq::emu::settings().quiet) std::fprintf(stderr, "svdq-emu: %s: %s\n", what, cudaGetErrorString(e));
   t_last_error = e;
   return e;
 }

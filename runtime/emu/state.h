@@ -140,6 +140,12 @@ void record(Worker& w, Report r);
 /** Scores the pending requests of one warp (it has synchronised as a whole) and restarts its lanes'
  * sequence numbers. */
 void score_warp(Worker& w, WarpState& warp, unsigned warp_index);
+/** Drops the lane's hold on its previous collective's result (recycling the record when unheld). */
+void release_held(WarpState& warp, Fiber& f);
+/** Marks a collective complete: zero-fills absent lanes, wakes the waiters, scores a full-warp sync. */
+void complete_collective(Worker& w, WarpState& warp, unsigned warp_index, ExchangeRecord* r, Fiber* self);
+/** An exited lane no longer holds up the collectives of its warp (PTX: exited lanes do not participate). */
+void excuse_exited_lane(Worker& w, Fiber& f);
 /** Global allocation lookup for the checker (nullptr if p is in no allocation). */
 bool find_allocation(std::uintptr_t p, AllocView& out, std::string* nearest);
 std::uint64_t allocation_generation();
