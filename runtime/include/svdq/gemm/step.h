@@ -1,5 +1,5 @@
 // One k64 step of a warp: the 4-bit MMAs of its MT×NT tiles and the per-group dequantization
-// (docs/numerics.md "GEMM main loop"). Integer partials are exact; the scale arithmetic is explicit
+// (docs/numerics.md "GEMM main loop"); for NVFP4/MXFP4 the block-scaled MMA dequantizes itself. Integer partials are exact; the scale arithmetic is explicit
 // (__fmul_rn/__fmaf_rn, or __hmul2/__hfma2 for f16 accumulation) so nvcc and the emulator agree bit for bit.
 #pragma once
 #include "config.h"
@@ -11,8 +11,8 @@ template <class Cfg>
 struct StepFrags {
   uint4 a[Cfg::WTM];                // A fragment per 16-row tile (w0..w3 of §1)
   uint4 b[Cfg::WTN];                // two B fragments per 16-column tile: (x,y) cols 0-7, (z,w) cols 8-15
-  uint32_t as[Cfg::WTM][Cfg::SPS];  // ascale pair: rows g (low half) and g+8 (high half)
-  uint2 ws[Cfg::WTN][Cfg::SPS];     // wscales: cols 2t, 2t+1 (x), 8+2t, 9+2t (y)
+  uint32_t as[Cfg::WTM][Cfg::SPS];  // INT4: ascale pair rows g (low half), g+8 (high); FP4: row g + 8·(t&1)'s scales
+  uint2 ws[Cfg::WTN][Cfg::SPS];     // INT4: cols 2t, 2t+1 (x), 8+2t, 9+2t (y); FP4: columns g (x) and 8+g (y)
 };
 
 /** Cross-group accumulator: fp32 (default) or pairs in the scale dtype (f16 accumulation). */
@@ -74,15 +74,46 @@ __device__ __forceinline__ void dequantize(Accumulator<Cfg>& acc, int i, int j, 
   }
 }
 
-/** The 4-bit MMA with u4 or s4 activations (weights are always s4). */
-template <bool ACT_U4>
+/** The 4-bit MMA with u4 or s4 activations (weights are always s4), m16n8k64 or Turing's four m8n8k32. */
+template <bool ACT_U4, Mma MMA>
 __device__ __forceinline__ void mma4(int (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+  constexpr arch::IntType AT = ACT_U4 ? arch::U4 : arch::S4;
+  if constexpr (MMA == Mma::Int4Turing) {
+    // m16n8k64 = rows {0..7, 8..15} × k {0..31, 32..63}: A regs 0/2 hold rows g (k lo/hi), 1/3 rows g+8,
+    // B regs 0/1 k lo/hi of column g (ptx-fragments.md §1); an m8n8k32 lane holds A[g][8t..8t+7],
+    // B[8t..8t+7][g], D (g, 2t), (g, 2t+1). Integer sums are exact, so the order is free.
+    int top[2] = {d[0], d[1]}, bottom[2] = {d[2], d[3]};
+    arch::mma_m8n8k32<AT, arch::S4, false>(top, a[0], b0, top);
+    arch::mma_m8n8k32<AT, arch::S4, false>(top, a[2], b1, top);
+    arch::mma_m8n8k32<AT, arch::S4, false>(bottom, a[1], b0, bottom);
+    arch::mma_m8n8k32<AT, arch::S4, false>(bottom, a[3], b1, bottom);
+    d[0] = top[0];
+    d[1] = top[1];
+    d[2] = bottom[0];
+    d[3] = bottom[1];
+  } else {
+    const uint32_t b[2] = {b0, b1};
+    const int c[4] = {d[0], d[1], d[2], d[3]};
+    arch::mma_m16n8k64<AT, arch::S4, false>(d, a, b, c);
+  }
+}
+
+/**
+ * FP4 block-scaled MMA into the fp32 accumulator: sfa is this lane's A scale word (row g + 8·(t & 1),
+ * thread-id-a 0, byte-id 0), sfb its B scale word (column g, thread-id-b 0, byte-id 0): ptx-fragments.md
+ * §4.4. Only the selected lanes' scale registers are read by the hardware.
+ */
+template <Mma MMA>
+__device__ __forceinline__ void mma_fp4(float* acc, const uint32_t (&a)[4], uint32_t b0, uint32_t b1, uint32_t sfa,
+                                        uint32_t sfb) {
   const uint32_t b[2] = {b0, b1};
-  const int c[4] = {d[0], d[1], d[2], d[3]};
-  if constexpr (ACT_U4)
-    arch::mma_m16n8k64<arch::U4, arch::S4, false>(d, a, b, c);
+  float d[4] = {acc[0], acc[1], acc[2], acc[3]};
+  if constexpr (MMA == Mma::Nvf4)  // other targets: arch/mma_fp4.h names the -gencode flag needed
+    arch::mma_m16n8k64_nvf4(d, a, b, d, sfa, 0, 0, sfb, 0, 0);
   else
-    arch::mma_m16n8k64<arch::S4, arch::S4, false>(d, a, b, c);
+    arch::mma_m16n8k64_mxf4(d, a, b, d, sfa, 0, 0, sfb, 0, 0);
+#pragma unroll
+  for (int e = 0; e < 4; ++e) acc[e] = d[e];
 }
 
 /**
@@ -92,6 +123,18 @@ __device__ __forceinline__ void mma4(int (&d)[4], const uint32_t (&a)[4], uint32
  */
 template <class Cfg>
 __device__ __forceinline__ void compute_step(Accumulator<Cfg>& acc, const StepFrags<Cfg>& f, int kt) {
+  if constexpr (Cfg::FP4) {
+#pragma unroll
+    for (int i = 0; i < Cfg::WTM; ++i) {
+      const uint32_t a[4] = {f.a[i].x, f.a[i].y, f.a[i].z, f.a[i].w};
+#pragma unroll
+      for (int j = 0; j < Cfg::WTN; ++j) {
+        mma_fp4<Cfg::MMA>(&acc.v[i][j][0], a, f.b[j].x, f.b[j].y, f.as[i][0], f.ws[j][0].x);
+        mma_fp4<Cfg::MMA>(&acc.v[i][j][4], a, f.b[j].z, f.b[j].w, f.as[i][0], f.ws[j][0].y);
+      }
+    }
+    return;
+  }
   const bool group_done = Cfg::STEPS_PER_GROUP == 1 || (kt % Cfg::STEPS_PER_GROUP) == Cfg::STEPS_PER_GROUP - 1;
 #pragma unroll
   for (int h = 0; h < Cfg::SPS; ++h) {
@@ -106,8 +149,8 @@ __device__ __forceinline__ void compute_step(Accumulator<Cfg>& acc, const StepFr
       for (int j = 0; j < Cfg::WTN; ++j) {
         int lo[4] = {acc.p[i][j][0], acc.p[i][j][1], acc.p[i][j][2], acc.p[i][j][3]};
         int hi[4] = {acc.p[i][j][4], acc.p[i][j][5], acc.p[i][j][6], acc.p[i][j][7]};
-        mma4<Cfg::ACT_U4>(lo, a, f.b[j].x, f.b[j].y);
-        mma4<Cfg::ACT_U4>(hi, a, f.b[j].z, f.b[j].w);
+        mma4<Cfg::ACT_U4, Cfg::MMA>(lo, a, f.b[j].x, f.b[j].y);
+        mma4<Cfg::ACT_U4, Cfg::MMA>(hi, a, f.b[j].z, f.b[j].w);
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
           acc.p[i][j][e] = lo[e];
