@@ -2,6 +2,7 @@
 const suites: Array<[string, () => Promise<unknown>]> = [
   ['emulator', async () => (await import('./emu.js')).benchEmu()],
   ['tuner', async () => (await import('./tuner.js')).benchTuner()],
+  ['fusion', async () => (await import('./fusion.js')).benchFusion()],
 ];
 
 const only = process.argv[2];

@@ -21,7 +21,7 @@ export interface TunerBenchOptions {
 
 export async function benchTuner(options: TunerBenchOptions = {}): Promise<Bench[]> {
   const target = resolveGpu('sm_89');
-  const gemmTile = { blockM: 128, blockN: 128, blockK: 64, warpsM: 2, warpsN: 4, stages: 2, staging: 'smem', accum: 'f32' } as const;
+  const gemmTile = { blockM: 128, blockN: 128, blockK: 64, warpsM: 4, warpsN: 2, stages: 2, staging: 'smem', accum: 'f32' } as const;
   const actTile = { blockM: 64, blockK: 128, warps: 4 };
   const specs = CATALOGS.flatMap((c) => specsFor(c).map((s) => s.spec));
   const fluxJobs = buildJobs(target, {});
@@ -78,5 +78,7 @@ export async function benchTuner(options: TunerBenchOptions = {}): Promise<Bench
   await tuneBench.run();
   console.table(tuneBench.table());
   await rm(work, { recursive: true, force: true });
+  const failed = [...bench.tasks, ...tuneBench.tasks].find((t) => t.result?.error);
+  if (failed) throw failed.result!.error;
   return [bench, tuneBench];
 }

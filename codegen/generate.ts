@@ -1,5 +1,6 @@
-// `svdq-codegen gen`: renders the built-in catalogs' kernels (FLUX.1-dev and Qwen-Image layer specs on
-// sm_80, sm_86 and sm_89, default tiles) into generated/kernels/<arch>/<uri>.cu plus
+// `svdq-codegen gen`: renders the built-in catalogs' kernels (FLUX.1-dev and Qwen-Image layer specs:
+// INT4 on sm_80, sm_86 and sm_89, NVFP4 and MXFP4 on sm_120a and sm_121a; default tiles) into
+// generated/kernels/<arch>/<uri>.cu plus
 // generated/manifest.json. Output is a pure function of the sources (sorted, no timestamps), written
 // atomically; files of generated/kernels/ that the catalog no longer produces are removed. `check`
 // compares without writing, so CI can fail on a stale generated/. generated/dispatch/ belongs to the tuner.
@@ -11,11 +12,38 @@ import { defaultTiles } from './default-tiles.js';
 import { LAYOUT_VERSION } from './layouts.js';
 import { planLayer } from './plan/index.js';
 import { renderKernel } from './render.js';
-import { FLUX_DEV, QWEN_IMAGE, specsFor } from '../dsl/models/index.js';
+import { formatByKind } from '../dsl/formats.js';
+import { FLUX_DEV, QWEN_IMAGE, specsFor, type SpecOptions } from '../dsl/models/index.js';
 import { resolveGpu } from '../dsl/targets.js';
-import type { ModelCatalog, SmArch } from '../dsl/types.js';
+import type { ModelCatalog, SmArch, Target } from '../dsl/types.js';
 
-export const GENERATED_ARCHS: readonly SmArch[] = ['sm_80', 'sm_86', 'sm_89'];
+/**
+ * sm_75 (Turing INT4) is not generated yet: every catalog layer has a rank-32 low-rank branch, whose
+ * m16n8k16 MMAs have no sm_75 wrapper in arch/mma_fp.h, so the planners refuse rank > 0 on sm_75.
+ */
+export const GENERATED_ARCHS: readonly SmArch[] = ['sm_80', 'sm_86', 'sm_89', 'sm_120a', 'sm_121a'];
+
+/** The catalog variants per arch: the formats (and 16-bit dtype) that arch runs natively. */
+export function catalogVariants(arch: SmArch): SpecOptions[] {
+  if (arch === 'sm_120a' || arch === 'sm_121a') {
+    return [{ dtype: 'bf16', format: formatByKind('nvfp4') }, { dtype: 'bf16', format: formatByKind('mxfp4') }];
+  }
+  if (arch === 'sm_75') return [{ dtype: 'fp16', format: formatByKind('int4', 'fp16') }];
+  return [{}];
+}
+
+/**
+ * The target a generated arch is planned for. dsl/targets.ts has no sm_121a GPU (DGX Spark, GB10) yet:
+ * its kernels are planned with the sm_120a target's per-block limits (the same compute capability 12.x
+ * family: shared memory, registers and the block-scaled FP4 mma.sync) and the arch token sm_121a.
+ */
+export function generationTarget(arch: SmArch): Target {
+  if (arch === 'sm_121a') {
+    const base = resolveGpu('sm_120a');
+    return { ...base, id: `${base.id}-limits-sm121a`, name: `sm_121a (planned with ${base.name} limits)`, arch };
+  }
+  return resolveGpu(arch);
+}
 export const GENERATED_CATALOGS: readonly ModelCatalog[] = [FLUX_DEV, QWEN_IMAGE];
 
 export interface GenerateOptions {
@@ -55,9 +83,9 @@ export function renderCatalog(catalogs: readonly ModelCatalog[] = GENERATED_CATA
   const files = new Map<string, string>();
   const kernels = new Map<string, ManifestKernel>();
   for (const arch of archs) {
-    const target = resolveGpu(arch);
+    const target = generationTarget(arch);
     for (const catalog of catalogs) {
-      for (const { layer, spec } of specsFor(catalog)) {
+      for (const { layer, spec } of catalogVariants(arch).flatMap((v) => specsFor(catalog, v))) {
         const plan = planLayer(spec, defaultTiles(spec, target), target);
         for (const k of [plan.act, plan.gemm]) {
           const file = `kernels/${arch}/${k.uri}.cu`;

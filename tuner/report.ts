@@ -9,7 +9,7 @@ import Table from 'cli-table3';
 import writeFileAtomic from 'write-file-atomic';
 import { parseUri } from '../codegen/uri.js';
 import type { Target } from '../dsl/types.js';
-import { peak4BitFlops } from './cost-model.js';
+import { L2_BANDWIDTH_FACTOR, peak4BitFlops } from './cost-model.js';
 import type { TuneRecord } from './records.js';
 
 /** Colour on when the stream is a TTY and NO_COLOR is unset or empty (https://no-color.org). */
@@ -66,7 +66,7 @@ export function timeChartSvg(records: readonly TuneRecord[]): string {
   const rows = ordered(records);
   const rowH = 22;
   const left = 260;
-  const width = 900;
+  const width = 1100;
   const height = rows.length * rowH + 40;
   const max = Math.max(1e-9, ...rows.map((r) => r.timing.timeUs));
   const bars = rows
@@ -101,8 +101,14 @@ export function rooflineSvg(records: readonly TuneRecord[], target: Target): str
   const yMax = 10 ** Math.ceil(Math.log10(peak * 1.01));
   const sx = (x: number) => pad.l + ((Math.log10(x) - Math.log10(xMin)) / (Math.log10(xMax) - Math.log10(xMin))) * (W - pad.l - pad.r);
   const sy = (y: number) => H - pad.b - ((Math.log10(y) - Math.log10(yMin)) / (Math.log10(yMax) - Math.log10(yMin))) * (H - pad.t - pad.b);
-  const ridge = peak / bw;
-  const roof = `<polyline class="roof" points="${sx(xMin).toFixed(1)},${sy(Math.max(yMin, xMin * bw)).toFixed(1)} ${sx(ridge).toFixed(1)},${sy(peak).toFixed(1)} ${sx(xMax).toFixed(1)},${sy(peak).toFixed(1)}"/>`;
+  // Bytes on the x axis are everything the kernel moves (L2→SM traffic), so the binding roof is the
+  // cost model's L2 bandwidth; the DRAM roof is drawn dashed for reference.
+  const roofFor = (cls: string, bandwidth: number) => {
+    const r = peak / bandwidth;
+    return `<polyline class="${cls}" points="${sx(xMin).toFixed(1)},${sy(Math.max(yMin, xMin * bandwidth)).toFixed(1)} ${sx(r).toFixed(1)},${sy(peak).toFixed(1)} ${sx(xMax).toFixed(1)},${sy(peak).toFixed(1)}"/>`;
+  };
+  const ridge = peak / (bw * L2_BANDWIDTH_FACTOR);
+  const roof = `${roofFor('roof', bw * L2_BANDWIDTH_FACTOR)}\n${roofFor('roof dram', bw)}`;
   const ticks: string[] = [];
   for (let e = Math.log10(xMin); e <= Math.log10(xMax); e++) ticks.push(`<text x="${sx(10 ** e).toFixed(1)}" y="${H - pad.b + 16}" text-anchor="middle">1e${e}</text>`);
   for (let e = Math.log10(yMin); e <= Math.log10(yMax); e++) ticks.push(`<text x="${pad.l - 6}" y="${sy(10 ** e).toFixed(1)}" text-anchor="end">${10 ** e}</text>`);
@@ -120,7 +126,7 @@ export function rooflineSvg(records: readonly TuneRecord[], target: Target): str
     ...ticks,
     `<text x="${(W + pad.l) / 2}" y="${H - 8}" text-anchor="middle">arithmetic intensity (FLOP per global byte)</text>`,
     `<text x="14" y="${(H - pad.b) / 2}" transform="rotate(-90 14 ${(H - pad.b) / 2})" text-anchor="middle">TFLOPS</text>`,
-    `<text x="${sx(ridge).toFixed(1)}" y="${(sy(peak) - 6).toFixed(1)}">peak ${fmt(peak, 0)} TFLOPS · ${target.dramGBps} GB/s</text>`,
+    `<text x="${sx(ridge).toFixed(1)}" y="${(sy(peak) - 6).toFixed(1)}">peak ${fmt(peak, 0)} TFLOPS · L2 ≈ ${L2_BANDWIDTH_FACTOR}× DRAM (model) · DRAM ${target.dramGBps} GB/s dashed</text>`,
     dots,
     '</svg>',
   ].join('\n');
@@ -144,7 +150,7 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 6px;verti
 td.num{text-align:right}code{font-size:12px}
 svg text{font:11px sans-serif;fill:#333}
 rect.predicted{fill:#e0a030}rect.measured{fill:#3a8a3a}rect.frame{fill:none;stroke:#999}
-polyline.roof{fill:none;stroke:#c33;stroke-width:2}
+polyline.roof{fill:none;stroke:#c33;stroke-width:2}polyline.dram{stroke:#888;stroke-dasharray:5 4;stroke-width:1}
 circle.cand{fill:#7a9cc6;opacity:.6}circle.chosen{fill:#d33;opacity:1;stroke:#000}
 circle.spills,circle.occupancy,circle.incorrect,circle.compile-error{fill:#999}
 </style></head><body>

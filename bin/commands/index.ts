@@ -7,7 +7,9 @@ import { register as registerGen } from './gen.js';
 import { register as registerRun } from './run.js';
 import { register as registerVerify } from './verify.js';
 import { register as registerPack } from './pack.js';
+import { register as registerRegress } from './regress.js';
+import { register as registerBuild } from './build.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerTune, registerPredict, registerDb, registerGen, registerRun, registerVerify, registerPack];
+export const commands: RegisterCommand[] = [registerTune, registerPredict, registerDb, registerGen, registerRun, registerVerify, registerPack, registerBuild, registerRegress];

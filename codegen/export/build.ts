@@ -3,7 +3,8 @@
 //   dist/src/       the kernels, the kernel table and the ABI implementation (what was compiled)
 //   dist/lib/       libsvdq.so + libsvdq.a, nvcc, one SASS per requested target
 //   dist/emu/       libsvdq_emu.so, the same ABI on the CPU emulator
-//   dist/cmake/     find_package(svdq) config;  dist/torch/  PyTorch extension + loader
+//   dist/cmake/     find_package(svdq) config (+ share/cmake/svdq for CMAKE_PREFIX_PATH)
+//   dist/torch/svdq PyTorch extension + loader (`import svdq` with dist/torch on sys.path)
 //   dist/manifest.json
 // Every file is rendered or built first, then the whole tree replaces the old one in one rename.
 import { randomBytes } from 'node:crypto';

@@ -75,8 +75,15 @@ export function selectKernels(o: SelectOptions): KernelSelection {
         skipped.push({ what: spec.label ?? key(spec), why });
         continue;
       }
-      const tiles = defaultTiles(spec, target);
-      add(spec, tiles.gemm, tiles.act, target, true);
+      let tiles: ReturnType<typeof defaultTiles>;
+      try {
+        tiles = defaultTiles(spec, target);
+        add(spec, tiles.gemm, tiles.act, target, true);
+      } catch (e) {
+        if (!(e instanceof UserError)) throw e;
+        skipped.push({ what: `${spec.label ?? key(spec)} on ${target.arch}`, why: e.message });
+        continue;
+      }
       for (const t of o.extraTiles ?? []) {
         try {
           add(spec, t, tiles.act, target, false);

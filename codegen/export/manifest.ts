@@ -27,7 +27,7 @@ export async function writeManifest(root: string, o: { selection: KernelSelectio
       emu: o.emuTarget ? 'emu/libsvdq_emu.so' : null,
       header: 'include/svdq.h',
       cmake: 'cmake/svdqConfig.cmake',
-      torch: 'torch/__init__.py',
+      torch: 'torch/svdq/__init__.py',
     },
     tuning: {
       provenance: labels.size === 0 ? 'none (default tiles only)' : [...labels].sort().join('+'),

@@ -7,5 +7,5 @@ import { TEMPLATES_DIR } from './render.js';
 import type { SourceFile } from './sources.js';
 
 export function renderTorchFiles(): SourceFile[] {
-  return ['svdq_torch.cpp', '__init__.py'].map((f) => ({ path: `torch/${f}`, text: readFileSync(path.join(TEMPLATES_DIR, 'export', 'torch', f), 'utf8') }));
+  return ['svdq_torch.cpp', '__init__.py'].map((f) => ({ path: `torch/svdq/${f}`, text: readFileSync(path.join(TEMPLATES_DIR, 'export', 'torch', f), 'utf8') }));
 }

@@ -11,8 +11,11 @@ export interface GemmTraffic {
   globalBytesStored: number;
   /** Compulsory bytes: every input read once, every output written once (the DRAM floor). */
   compulsoryBytes: number;
-  /** 4-bit mma.sync m16n8k64 instructions (warp-level). */
+  /** 4-bit 16×8×64 MMA tiles (warp-level): one m16n8k64 instruction each, or four m8n8k32 on sm_75. */
   mmaCount: number;
+  /** The emulator's counter name of the main loop's 4-bit instruction and how many warp-level ones run. */
+  mmaInstruction: string;
+  mmaInstructions: number;
   /** 16-bit mma.sync m16n8k16 instructions of the low-rank branches (warp-level). */
   mma16Count: number;
   blocks: number;
@@ -39,7 +42,14 @@ export function gemmTraffic(plan: GemmPlan, shape: { m: number; n: number; k: nu
   const slices = shape.slices ?? 1;
   const t = plan.tile;
   const g = plan.group;
-  const sps = g === 32 ? 2 : 1;
+  const fmt = plan.spec.format;
+  const fp4Bytes = fmt.kind === 'nvfp4' ? 4 : fmt.kind === 'mxfp4' ? 2 : 0; // scale bytes per row and k64 slice
+  const sps = g === 32 && !fp4Bytes ? 2 : 1;
+  // Scale bytes per 16-row (or column) tile and k64 step: the compulsory chunk, and what 32 lanes request
+  // (INT4: 4-byte A pairs, 8-byte B quads per group; FP4: A one word per lane, B two per lane).
+  const scaleChunk = fp4Bytes ? 16 * fp4Bytes : 32 * sps;
+  const aScaleLanes = fp4Bytes ? 32 * fp4Bytes : sps * 32 * 4;
+  const bScaleLanes = fp4Bytes ? 32 * 2 * fp4Bytes : sps * 32 * 8;
   const k64 = k / 64;
   const mtiles = ceil(m, 16);
   const ntiles = n / 16;
@@ -57,13 +67,15 @@ export function gemmTraffic(plan: GemmPlan, shape: { m: number; n: number; k: nu
   let stored = 0;
   // Main loop.
   if (t.staging === 'reg') {
-    loaded += k64 * mAxis.sum * mRep * (512 + sps * 32 * 4);
-    loaded += k64 * nAxis.sum * nRep * (512 + sps * 32 * 8);
+    loaded += k64 * mAxis.sum * mRep * (512 + aScaleLanes);
+    loaded += k64 * nAxis.sum * nRep * (512 + bScaleLanes);
   } else {
-    loaded += k64 * mtiles * gridN * (512 + 32 * sps);
-    loaded += k64 * ntiles * gridM * (512 + 32 * sps);
+    loaded += k64 * mtiles * gridN * (512 + scaleChunk);
+    loaded += k64 * ntiles * gridM * (512 + scaleChunk);
   }
   const mma = gridM * gridN * warps * k64 * wtm * wtn * 2 * sps;
+  const act = plan.spec.activation.unsigned ? 'u4' : 's4';
+  const mmaInstruction = { Int4: `mma.m16n8k64.${act}.s4`, Int4Turing: `mma.m8n8k32.${act}.s4`, Nvf4: 'mma.m16n8k64.mxf4nvf4.4X.ue4m3', Mxf4: 'mma.m16n8k64.mxf4.2X.ue8m0' }[plan.mma];
   let mma16 = 0;
   const steps = new Set(plan.epilogue.map((s) => s.op));
   if (steps.has('bias')) loaded += nAxis.sum * nRep * 256;
@@ -81,7 +93,8 @@ export function gemmTraffic(plan: GemmPlan, shape: { m: number; n: number; k: nu
     const unitTiles = nx.unit / 16;
     loaded += (nAxis.sum / unitTiles) * nRep * unitTiles * 256; // smooth, per valid unit
     stored += mtiles * (n / 64) * 512; // next_aq
-    stored += mtiles * (n / nx.group) * 32; // next_ascales
+    const nextFp4 = plan.spec.epilogue.some((o) => o.op === 'qnext' && o.format.kind !== 'int4');
+    stored += mtiles * (n / nx.group) * (nextFp4 ? 16 : 32); // next_ascales: 16 rows × (1 byte FP4 | 2 bytes INT4) per group
     if (nx.rank > 0) {
       const r16 = nx.rank / 16;
       loaded += r16 * nAxis.sum * nRep * 512; // next lora_down, per valid column tile
@@ -90,9 +103,9 @@ export function gemmTraffic(plan: GemmPlan, shape: { m: number; n: number; k: nu
     }
   }
   const compulsory =
-    mtiles * k64 * (512 + 32 * sps) + ntiles * k64 * (512 + 32 * sps) +
+    mtiles * k64 * (512 + scaleChunk) + ntiles * k64 * (512 + scaleChunk) +
     (steps.has('bias') ? n * 2 : 0) +
     (steps.has('lowrank') ? slices * mtiles * (plan.rank / 16) * 1024 + ntiles * (plan.rank / 16) * 512 : 0) +
     stored;
-  return { globalBytesLoaded: loaded, globalBytesStored: stored, compulsoryBytes: compulsory, mmaCount: mma, mma16Count: mma16, blocks: gridM * gridN };
+  return { globalBytesLoaded: loaded, globalBytesStored: stored, compulsoryBytes: compulsory, mmaCount: mma, mmaInstruction, mmaInstructions: plan.mma === 'Int4Turing' ? 4 * mma : mma, mma16Count: mma16, blocks: gridM * gridN };
 }

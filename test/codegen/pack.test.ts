@@ -99,6 +99,19 @@ describe('pack --from logical', () => {
     expect((await fs.readdir(dir)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
   });
 
+  it('copies a pass-through tensor larger than one copy chunk intact, and packs MXFP4 layers', async () => {
+    const big = new Float32Array((9 << 20) / 4 + 3).map((_, i) => i * 0.5);
+    const l = makeLayer({ N: 32, K: 128, rank: 0, format: { kind: 'mxfp4', group: 32, scaleDtype: 'ue8m0' }, dtype: 'fp16', seed: 10 });
+    const input = path.join(dir, 'big.safetensors');
+    await writeLogicalCheckpoint(input, { mx: l }, [['embed', { dtype: 'F32', shape: [big.length], data: big }]]);
+    const output = path.join(dir, 'big-packed.safetensors');
+    const r = await packCheckpoint({ from: 'logical', input, output });
+    expect(r.layers[0].format.kind).toBe('mxfp4');
+    const out = await readSafetensors(output);
+    expect(bytesOf(out.get('embed')!).equals(bytes(big))).toBe(true);
+    expectPacked(out, 'mx', packLayer(l));
+  });
+
   it('rejects out-of-range codes and scales, naming tensor, element, value and rule; writes nothing', async () => {
     const good = makeLayer({ N: 32, K: 64, rank: 16, format: INT4, dtype: 'bf16', seed: 4 });
     const output = path.join(dir, 'bad-out.safetensors');
@@ -175,5 +188,22 @@ describe('pack --from nunchaku', () => {
     expectPacked(await readSafetensors(output), 'L', packLayer(l));
     await expect(packCheckpoint({ from: 'nunchaku', input, output, shapes: { L: { n: 128, k: 256 } } })).rejects.toThrow("layer 'L': shape 128x256 does not pad to the checkpoint's 128x128");
     expect(() => parseShapeOption(['L=12by3'])).toThrow('--shape');
+  });
+});
+
+describe('svdq-codegen pack (CLI)', () => {
+  it('packs a checkpoint and reports; a bad source is a usage error (exit 2)', async () => {
+    const { execa } = await import('execa');
+    const bin = path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'bin', 'svdq-codegen.js');
+    const input = path.join(dir, 'cli-in.safetensors');
+    await writeLogicalCheckpoint(input, { L: makeLayer({ N: 32, K: 64, rank: 16, format: INT4, dtype: 'bf16', seed: 9 }) });
+    const output = path.join(dir, 'cli-out.safetensors');
+    const ok = await execa('node', [bin, 'pack', input, '--from', 'logical', '--out', output, '--format', 'int4'], { reject: false });
+    expect(ok.stderr).toBe('');
+    expect(ok.stdout).toContain('1 layer(s) packed (layout v1)');
+    expect((await readSafetensors(output)).has('L.wq')).toBe(true);
+    const bad = await execa('node', [bin, 'pack', input, '--from', 'diffusers', '--out', output], { reject: false });
+    expect(bad.exitCode).not.toBe(0);
+    expect(bad.stderr).toContain('--from');
   });
 });

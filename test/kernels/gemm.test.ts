@@ -126,7 +126,7 @@ describe('INT4 GEMM on the emulator', () => {
         expect(counters.global.store.bytes, `${label}: global bytes stored`).toBe(traffic.globalBytesStored);
         expect(counters.shared.load.bankConflicts ?? 0, `${label}: shared-memory load bank conflicts`).toBe(0);
         expect(counters.shared.store.bankConflicts ?? 0, `${label}: shared-memory store bank conflicts`).toBe(0);
-        expect((counters.instructions['mma.m16n8k64.s4.s4'] ?? 0) + (counters.instructions['mma.m16n8k64.u4.s4'] ?? 0)).toBe(32 * traffic.mmaCount);
+        expect(counters.instructions[traffic.mmaInstruction] ?? 0, `${label}: ${traffic.mmaInstruction}`).toBe(32 * traffic.mmaInstructions);
         errors.push({
           config: cfg.name, uri: plan.uri, shape: `M=${c.M} N=${c.N} K=${c.K}`,
           worstToleranceRatio: cmp.yWorstRatio, relErrVsFloat64: cmp.yRelErr64, referenceRelErrVsFloat64: cmp.yRelErrRef64,

@@ -42,6 +42,7 @@ describe('HTML report', () => {
     expect((html.match(/<circle class="cand /g) ?? []).length).toBe(7);
     expect((html.match(/<circle class="cand chosen"/g) ?? []).length).toBe(2);
     expect(html).toContain('<polyline class="roof"');
+    expect(html).toContain('<polyline class="roof dram"');
   });
 
   it('says which times are predicted and lists every record', () => {

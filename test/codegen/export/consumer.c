@@ -157,6 +157,9 @@ static int g_checks = 0;
 static void misuse(void) {
   svdq_layer_t* layer = NULL;
   svdq_layer_desc_t d = g_desc;
+  if (svdq_max_rank(&g_desc) != 32) die("svdq_max_rank should report the compiled rank 32");
+  if (!strstr(svdq_build_info(), "\"flavour\":\"emu\"")) die("svdq_build_info should name the emulator flavour");
+  if (svdq_max_rank(NULL) != 0 || svdq_last_error()[0] == 0) die("svdq_max_rank(NULL) should fail with a message");
   EXPECT(svdq_layer_create(NULL, &layer), SVDQ_ERR_INVALID_ARG);
   EXPECT(svdq_layer_create(&d, NULL), SVDQ_ERR_INVALID_ARG);
   d.N = g_desc.N + 8; EXPECT(svdq_layer_create(&d, &layer), SVDQ_ERR_INVALID_ARG); d = g_desc;

@@ -19,6 +19,16 @@ let dir: string;
 let dist: BuildResult;
 let ckpt: Checkpoint;
 let consumer: string;
+let python: string;
+
+/** The first interpreter with numpy (PATH's python3, then Debian's); the test needs one (python3-numpy). */
+async function pythonWithNumpy(): Promise<string> {
+  for (const p of [process.env.SVDQ_PYTHON, 'python3', '/usr/bin/python3'].filter((x): x is string => Boolean(x))) {
+    const r = await execa(p, ['-c', 'import numpy'], { reject: false });
+    if (r.exitCode === 0) return p;
+  }
+  throw new Error('no python3 with numpy: apt-get install -y python3-numpy');
+}
 
 /** A tuning record choosing the small tile for to_q's shape (N 64, K 128), M ≤ 32. */
 function record(): TuneRecord {
@@ -40,6 +50,7 @@ beforeAll(async () => {
   ckpt = await makeCheckpoint(dir);
   dist = await buildPackage({ gpus: ['sm_89'], out: path.join(dir, 'dist'), specs: [SPEC], records: [record()], cuda: false });
   consumer = path.join(dir, 'consumer');
+  python = await pythonWithNumpy();
   const emu = path.join(dist.out, 'emu');
   await execa('gcc', ['-std=c11', '-Wall', '-Werror', `-I${path.join(dist.out, 'include')}`, path.join(HERE, 'consumer.c'), `-L${emu}`, '-lsvdq_emu', `-Wl,-rpath,${emu}`, '-o', consumer]);
 }, 600_000);
@@ -57,7 +68,7 @@ async function runConsumer(args: string[]) {
 
 describe('dist/ from svdq-codegen build (emulator flavour)', () => {
   it('has the documented tree, a header that compiles as C, and a manifest with kernels and provenance', async () => {
-    for (const f of ['include/svdq.h', 'include/svdq/layer_args.h', 'emu/libsvdq_emu.so', 'cmake/svdqConfig.cmake', 'torch/__init__.py', 'torch/svdq_torch.cpp', 'manifest.json']) {
+    for (const f of ['include/svdq.h', 'include/svdq/layer_args.h', 'emu/libsvdq_emu.so', 'cmake/svdqConfig.cmake', 'torch/svdq/__init__.py', 'torch/svdq/svdq_torch.cpp', 'manifest.json']) {
       expect(dist.files).toContain(f);
     }
     const m = JSON.parse(await fs.readFile(path.join(dist.out, 'manifest.json'), 'utf8'));
@@ -116,7 +127,7 @@ describe('dist/ from svdq-codegen build (emulator flavour)', () => {
     const want = referenceY(ckpt.q, M, x);
     await fs.writeFile(path.join(dir, 'want.bin'), want);
     const tol = compareY(want, want).tol;
-    const r = await execa('python3', [path.join(HERE, 'consumer.py'), path.join(dist.out, 'emu', 'libsvdq_emu.so'), ckpt.file, 'blocks.0.attn.to_q', path.join(dir, 'xp.bin'), String(M), path.join(dir, 'want.bin'), path.join(dir, 'yp.bin'), String(tol)], { reject: false, env: { SVDQ_EMU_QUIET: '1' } });
+    const r = await execa(python, [path.join(HERE, 'consumer.py'), path.join(dist.out, 'emu', 'libsvdq_emu.so'), ckpt.file, 'blocks.0.attn.to_q', path.join(dir, 'xp.bin'), String(M), path.join(dir, 'want.bin'), path.join(dir, 'yp.bin'), String(tol)], { reject: false, env: { SVDQ_EMU_QUIET: '1' } });
     expect(r.stderr).toBe('');
     expect(r.exitCode).toBe(0);
     const y = new Uint16Array((await fs.readFile(path.join(dir, 'yp.bin'))).buffer.slice(0));

@@ -29,7 +29,7 @@ describe('planGemm', () => {
     expect(p.epilogue.map((s) => s.op)).toEqual(['bias', 'lowrank', 'gelu', 'qnext']); // keepOutput false: no store
     expect(p.epilogue.at(-1)!.functor).toBe('svdq::epilogue::QNext<Cfg, svdq::quant::Int4<true, __nv_bfloat16, 64>, 32, 2>');
     expect(p.next).toEqual({ group: 64, unit: 64, rank: 32, rankChunk: 2, keepOutput: false });
-    expect(p.argRules).toBe('64, 32, true, true, false, true, 64, 64, 32, 128, 128');
+    expect(p.argRules).toBe('64, 32, true, true, false, true, 64, 64, 32, 128, 128, false');
   });
 
   it('produces a URI that parses back into the same spec and tile', () => {
@@ -63,8 +63,9 @@ describe('planGemm', () => {
     expect(() => planGemm(linear, tile({ blockM: 256, blockN: 256, blockK: 256, warpsM: 4, warpsN: 2, stages: 4 }), rtx4090)).toThrow(/shared memory/);
     expect(() => planGemm(linear, tile({ blockK: 96 }), rtx4090)).toThrow(/blockK/);
     expect(() => planGemm(linear, tile(), resolveGpu('sm_75'))).toThrow(/sm_75/);
-    expect(() => planGemm(linear, tile(), resolveGpu('sm_90'))).toThrow(/no native mma\.sync m16n8k64/);
-    expect(() => planGemm(linear, tile(), resolveGpu('sm_120a'))).toThrow(/no native mma\.sync m16n8k64/);
+    expect(() => planGemm(linear, tile(), resolveGpu('sm_90'))).toThrow(/h100 \(sm_90\) has no 4-bit tensor cores.*alternatives: sm_80\/86\/89 \(INT4\), sm_120a\/121a \(NVFP4, MXFP4\)/);
+    expect(() => planGemm(linear, tile(), resolveGpu('sm_100a'))).toThrow(/b200 \(sm_100a\) reaches FP4 only through tcgen05\.mma, not mma\.sync/);
+    expect(() => planGemm(linear, tile(), resolveGpu('sm_120a'))).toThrow(/'int4' has no 4-bit MMA on rtx5090 \(sm_120a\).*allowed there: nvfp4, mxfp4/);
     expect(() => planGemm(linear, tile(), resolveGpu('sm_80'))).not.toThrow();
     expect(() => planGemm(linear, tile(), resolveGpu('sm_86'))).not.toThrow();
   });

@@ -49,6 +49,14 @@ __device__ __forceinline__ void run_mainloop(Accumulator<Cfg>& acc, const epilog
     mainloop_shared<Cfg>(acc, op, c.smem, blockIdx.y * Cfg::BTM, blockIdx.x * Cfg::BTN, c.warp_m, c.warp_n, c.tid,
                          c.lane);
   }
+  if constexpr (Cfg::MMA == Mma::Nvf4) {  // the per-tensor scale product, one fp32 rounding (docs/numerics.md)
+#pragma unroll
+    for (int i = 0; i < Cfg::WTM; ++i)
+#pragma unroll
+      for (int j = 0; j < Cfg::WTN; ++j)
+#pragma unroll
+        for (int e = 0; e < 8; ++e) acc.v[i][j][e] = __fmul_rn(acc.v[i][j][e], a.alpha);
+  }
 }
 
 }  // namespace svdq::gemm

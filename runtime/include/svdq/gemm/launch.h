@@ -10,7 +10,7 @@ namespace svdq::gemm {
 
 /** What the compiled epilogue chain reads and writes (the plan spells it out). */
 struct ArgRules {
-  int group;       // this layer's INT4 group
+  int group;       // this layer's group (INT4 32/64/128, NVFP4 16, MXFP4 32)
   int rank;        // compiled low-rank (up) rank; 0 = none
   bool bias;       // reads bias
   bool lowrank;    // reads lora_act, lora_up, lora_scales
@@ -20,6 +20,7 @@ struct ArgRules {
   int next_unit;   // columns one qnext unit covers: max(64, next_group)
   int next_rank;   // compiled next-layer down rank; 0 = none
   int block_m, block_n;
+  bool alpha_scales;  // NVFP4: alpha is the per-tensor scale product (any finite value); else it must be 1
 };
 
 inline bool aligned(const void* p, uintptr_t bytes) { return (reinterpret_cast<uintptr_t>(p) % bytes) == 0; }
@@ -30,7 +31,8 @@ inline svdq_status_t validate_args(const svdq_gemm_args_t* a, const ArgRules& r)
     return SVDQ_ERR_INVALID_ARG;
   if ((a->M + r.block_m - 1) / r.block_m > 65535) return SVDQ_ERR_INVALID_ARG;  // gridDim.y limit
   if (a->rank != r.rank) return SVDQ_ERR_INVALID_ARG;
-  if (a->alpha != 1.0f) return SVDQ_ERR_INVALID_ARG;  // INT4 has no per-tensor scale
+  if (r.alpha_scales ? !(a->alpha - a->alpha == 0.0f) : a->alpha != 1.0f)  // INT4/MXFP4: no per-tensor scale
+    return SVDQ_ERR_INVALID_ARG;
   // Packed operands: 16-byte fragments (and 16-byte cp.async chunks of the scales).
   if (!a->aq || !a->ascales || !a->wq || !a->wscales) return SVDQ_ERR_INVALID_ARG;
   if (!aligned(a->aq, 16) || !aligned(a->ascales, 16) || !aligned(a->wq, 16) || !aligned(a->wscales, 16))
@@ -46,7 +48,7 @@ inline svdq_status_t validate_args(const svdq_gemm_args_t* a, const ArgRules& r)
     // The next layer's K is this N: a multiple of its group and of the quantization unit.
     if (a->N % r.next_unit != 0 || a->N % r.next_group != 0) return SVDQ_ERR_INVALID_ARG;
     if (!a->next_smooth || !a->next_aq || !a->next_ascales) return SVDQ_ERR_INVALID_ARG;
-    if (!aligned(a->next_smooth, 4) || !aligned(a->next_aq, 16) || !aligned(a->next_ascales, 4))
+    if (!aligned(a->next_smooth, 4) || !aligned(a->next_aq, 16) || !aligned(a->next_ascales, 4))  // FP4: 2- or 4-byte scale stores
       return SVDQ_ERR_INVALID_ARG;
     if (a->next_rank != r.next_rank) return SVDQ_ERR_INVALID_ARG;
     if (r.next_rank > 0 && (!a->next_lora_down || !a->next_lora_act || !aligned(a->next_lora_down, 16) ||

@@ -13,8 +13,8 @@ namespace svdq::gemm {
 struct Operands {
   const uint4* aq;          // [Mp/16][K/64][32] × 16 B
   const uint4* wq;          // [N/16][K/64][32] × 16 B
-  const uint32_t* ascales;  // [Mp/16][K/G][8] × (rows g, g+8)
-  const uint2* wscales;     // [N/16][K/G][4] × (cols 2t, 2t+1, 8+2t, 9+2t)
+  const uint32_t* ascales;  // INT4 [Mp/16][K/G][8] × (rows g, g+8); FP4 bytes [Mp/16][K/64][16][64/G]
+  const uint2* wscales;     // INT4 [N/16][K/G][4] × (cols 2t, 2t+1, 8+2t, 9+2t); FP4 bytes [N/16][K/64][16][64/G]
   int k64;                  // K / 64
   int groups;               // K / G
   int mtiles;               // Mp / 16
@@ -24,6 +24,25 @@ struct Operands {
 template <class Cfg>
 __device__ __forceinline__ int scale_group(int kt, int h) {
   return (kt * 64 + 32 * h) / Cfg::GROUP;
+}
+
+/**
+ * Byte offset of the scale chunk of tile `rt` in step kt: INT4 groups of 32 bytes (G = 32: the step's two
+ * consecutive groups), FP4 the tile's 16 rows × FP4_SCALE_BYTES of the k64 slice (docs/layouts.md).
+ */
+template <class Cfg>
+__device__ __forceinline__ size_t scale_chunk_offset(const Operands& op, int rt, int kt) {
+  if constexpr (Cfg::FP4) return (static_cast<size_t>(rt) * op.k64 + kt) * Cfg::SCALE_BYTES;
+  return (static_cast<size_t>(rt) * op.groups + scale_group<Cfg>(kt, 0)) * 32;
+}
+
+/** FP4: the scale word at row/column `r` (0..15) of a tile's chunk (4 ue4m3 or 2 ue8m0 bytes, K order). */
+template <class Cfg, class Load>
+__device__ __forceinline__ uint32_t fp4_scale_word(const unsigned char* chunk, int r, Load load) {
+  if constexpr (Cfg::FP4_SCALE_BYTES == 4)
+    return load(reinterpret_cast<const uint32_t*>(chunk + 4 * r));
+  else
+    return load(reinterpret_cast<const uint16_t*>(chunk + 2 * r));
 }
 
 /** Register staging: this lane's fragments of step kt for the warp's tiles (zeros outside the problem). */
@@ -38,6 +57,11 @@ __device__ __forceinline__ void load_step_global(StepFrags<Cfg>& f, const Operan
     const int mt = warp_mt0 + i;
     const bool ok = k_ok && mt < op.mtiles;
     f.a[i] = ldg_pred(op.aq + (ok ? (static_cast<size_t>(mt) * op.k64 + kt) * 32 + lane : 0), ok, zero4);
+    if constexpr (Cfg::FP4) {  // row g + 8·(t & 1) (thread-id-a 0); lanes t ≥ 2 load the same word, unused
+      const unsigned char* chunk = reinterpret_cast<const unsigned char*>(op.ascales) + (ok ? scale_chunk_offset<Cfg>(op, mt, kt) : 0);
+      f.as[i][0] = ok ? fp4_scale_word<Cfg>(chunk, g + 8 * (t & 1), [](auto p) { return static_cast<uint32_t>(ldg(p)); }) : 0u;
+      continue;
+    }
 #pragma unroll
     for (int h = 0; h < Cfg::SPS; ++h) {
       const size_t at = (static_cast<size_t>(mt) * op.groups + scale_group<Cfg>(kt, h)) * 8 + g;
@@ -49,6 +73,13 @@ __device__ __forceinline__ void load_step_global(StepFrags<Cfg>& f, const Operan
     const int nt = warp_nt0 + j;
     const bool ok = k_ok && nt < op.ntiles;
     f.b[j] = ldg_pred(op.wq + (ok ? (static_cast<size_t>(nt) * op.k64 + kt) * 32 + lane : 0), ok, zero4);
+    if constexpr (Cfg::FP4) {  // columns g and 8 + g (thread-id-b 0); the other lanes of the quad duplicate
+      const unsigned char* chunk = reinterpret_cast<const unsigned char*>(op.wscales) + (ok ? scale_chunk_offset<Cfg>(op, nt, kt) : 0);
+      const auto load = [](auto p) { return static_cast<uint32_t>(ldg(p)); };
+      f.ws[j][0] = ok ? make_uint2(fp4_scale_word<Cfg>(chunk, g, load), fp4_scale_word<Cfg>(chunk, 8 + g, load))
+                      : make_uint2(0u, 0u);
+      continue;
+    }
 #pragma unroll
     for (int h = 0; h < Cfg::SPS; ++h) {
       const size_t at = (static_cast<size_t>(nt) * op.groups + scale_group<Cfg>(kt, h)) * 4 + t;
@@ -102,7 +133,7 @@ __device__ __forceinline__ void copy_block_async(unsigned char* stage, const Ope
         const int rt = (is_a ? block_mt0 : block_nt0) + tile;
         ok = kt < op.k64 && rt < (is_a ? op.mtiles : op.ntiles);
         src = is_a ? as : ws;
-        offset = (static_cast<size_t>(rt) * op.groups + scale_group<Cfg>(kt, 0)) * 32 + q * 16;
+        offset = scale_chunk_offset<Cfg>(op, rt, kt) + q * 16;
         dst = (is_a ? Cfg::A_SCALES : Cfg::B_SCALES) + (s * tiles + tile) * Cfg::SCALE_BYTES + q * 16;
       }
       arch::cp_async_cg16(stage + dst, ok ? src + offset : src, ok ? 16u : 0u);
@@ -120,6 +151,10 @@ __device__ __forceinline__ void load_step_shared(StepFrags<Cfg>& f, const unsign
     const int tile = warp_m * Cfg::WTM + i;
     f.a[i] = lds(reinterpret_cast<const uint4*>(stage + Cfg::A_CODES + ((s * Cfg::BTM + tile) * 32 + lane) * 16));
     const unsigned char* sc = stage + Cfg::A_SCALES + (s * Cfg::BTM + tile) * Cfg::SCALE_BYTES;
+    if constexpr (Cfg::FP4) {
+      f.as[i][0] = fp4_scale_word<Cfg>(sc, g + 8 * (t & 1), [](auto p) { return static_cast<uint32_t>(lds(p)); });
+      continue;
+    }
 #pragma unroll
     for (int h = 0; h < Cfg::SPS; ++h) f.as[i][h] = lds(reinterpret_cast<const uint32_t*>(sc + 32 * h + 4 * g));
   }
@@ -128,6 +163,11 @@ __device__ __forceinline__ void load_step_shared(StepFrags<Cfg>& f, const unsign
     const int tile = warp_n * Cfg::WTN + j;
     f.b[j] = lds(reinterpret_cast<const uint4*>(stage + Cfg::B_CODES + ((s * Cfg::BTN + tile) * 32 + lane) * 16));
     const unsigned char* sc = stage + Cfg::B_SCALES + (s * Cfg::BTN + tile) * Cfg::SCALE_BYTES;
+    if constexpr (Cfg::FP4) {
+      const auto load = [](auto p) { return static_cast<uint32_t>(lds(p)); };
+      f.ws[j][0] = make_uint2(fp4_scale_word<Cfg>(sc, g, load), fp4_scale_word<Cfg>(sc, 8 + g, load));
+      continue;
+    }
 #pragma unroll
     for (int h = 0; h < Cfg::SPS; ++h) f.ws[j][h] = lds(reinterpret_cast<const uint2*>(sc + 32 * h + 8 * t));
   }

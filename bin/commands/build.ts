@@ -1,0 +1,34 @@
+// `svdq-codegen build --gpu sm_89[,sm_120a] --out dist/ [--model flux.1-dev] [--db tune.json …]`: the
+// package other runtimes import (codegen/export/build.ts; layout in docs/export.md).
+import type { Command } from 'commander';
+import { buildPackage } from '../../codegen/export/build.js';
+import { resolveGpu } from '../../dsl/targets.js';
+import { readDb } from '../../tuner/db.js';
+import type { TuneRecord } from '../../tuner/records.js';
+
+const list = (v: string, prev: string[] = []): string[] => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
+
+export function register(program: Command): void {
+  program
+    .command('build')
+    .description('build dist/: C ABI header, CUDA libraries, CPU-emulator library, CMake package, PyTorch extension, manifest')
+    .requiredOption('--gpu <gpus>', 'targets, comma-separated or repeated: arches (sm_89) or card ids', list)
+    .requiredOption('--out <dir>', 'output directory (replaced atomically)')
+    .option('--model <id>', 'model catalog whose layer specs are exported (default flux.1-dev)')
+    .option('--db <paths>', 'tuning databases whose records become the dispatch tables (default .svdq/tune-<gpu>.json when present)', list)
+    .option('--no-cuda', 'skip dist/lib (no nvcc)')
+    .option('--no-emu', 'skip dist/emu (no g++)')
+    .action(async (o) => {
+      const targets = (o.gpu as string[]).map((g) => resolveGpu(g));
+      const dbs: string[] = o.db ?? targets.map((t) => `.svdq/tune-${t.id}.json`);
+      const records: TuneRecord[] = [];
+      for (const p of dbs) records.push(...(await readDb(p)).records);
+      const step = (s: string) => process.stderr.write(`${s}\n`);
+      const r = await buildPackage({ gpus: o.gpu, out: o.out, model: o.model, records, cuda: o.cuda, emu: o.emu, onStep: step });
+      const tuned = r.selection.dispatch.length;
+      process.stdout.write(
+        `${r.out}: ${r.selection.kernels.length} kernel(s) for ${r.targets.map((t) => t.arch).join(', ')}, ${tuned} tuned dispatch row(s)` +
+          `${r.selection.skipped.length ? `, ${r.selection.skipped.length} skipped (see manifest.json)` : ''}\n`,
+      );
+    });
+}
