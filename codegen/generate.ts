@@ -17,11 +17,16 @@ import { FLUX_DEV, QWEN_IMAGE, specsFor, type SpecOptions } from '../dsl/models/
 import { resolveGpu } from '../dsl/targets.js';
 import type { ModelCatalog, SmArch, Target } from '../dsl/types.js';
 
+/** The archs of the committed INT4 catalog (regress iterates these with the catalog's INT4 specs). */
+export const GENERATED_ARCHS: readonly SmArch[] = ['sm_80', 'sm_86', 'sm_89'];
 /**
- * sm_75 (Turing INT4) is not generated yet: every catalog layer has a rank-32 low-rank branch, whose
- * m16n8k16 MMAs have no sm_75 wrapper in arch/mma_fp.h, so the planners refuse rank > 0 on sm_75.
+ * The archs of the committed FP4 catalog (NVFP4 and MXFP4). sm_75 (Turing INT4) is not generated yet:
+ * every catalog layer has a rank-32 low-rank branch, whose m16n8k16 MMAs have no sm_75 wrapper in
+ * arch/mma_fp.h, so the planners refuse rank > 0 on sm_75.
  */
-export const GENERATED_ARCHS: readonly SmArch[] = ['sm_80', 'sm_86', 'sm_89', 'sm_120a', 'sm_121a'];
+export const GENERATED_FP4_ARCHS: readonly SmArch[] = ['sm_120a', 'sm_121a'];
+/** Every arch `gen` writes by default. */
+export const ALL_GENERATED_ARCHS: readonly SmArch[] = [...GENERATED_ARCHS, ...GENERATED_FP4_ARCHS];
 
 /** The catalog variants per arch: the formats (and 16-bit dtype) that arch runs natively. */
 export function catalogVariants(arch: SmArch): SpecOptions[] {
@@ -79,7 +84,7 @@ interface ManifestKernel {
 }
 
 /** The files of the generated catalog: relative path → content. */
-export function renderCatalog(catalogs: readonly ModelCatalog[] = GENERATED_CATALOGS, archs: readonly SmArch[] = GENERATED_ARCHS): Map<string, string> {
+export function renderCatalog(catalogs: readonly ModelCatalog[] = GENERATED_CATALOGS, archs: readonly SmArch[] = ALL_GENERATED_ARCHS): Map<string, string> {
   const files = new Map<string, string>();
   const kernels = new Map<string, ManifestKernel>();
   for (const arch of archs) {

@@ -47,7 +47,8 @@ export function renderSummaryTable(records: readonly TuneRecord[], target: Targe
     const t = r.timing;
     anyPredicted ||= t.label === 'predicted';
     total += t.timeUs;
-    const time = `${fmt(t.timeUs)} ${t.label === 'measured' ? c.green('measured') : c.yellow('predicted')}`;
+    const how = t.label === 'measured' ? c.green(t.clock === 'emulator-wall' ? 'measured (emulator)' : 'measured') : c.yellow('predicted');
+    const time = `${fmt(t.timeUs)} ${how}`;
     const layers = r.layers.length > 2 ? `${r.layers.slice(0, 2).join(', ')} +${r.layers.length - 2}` : r.layers.join(', ');
     table.push([layers, `${r.shape.m}×${r.shape.n}×${r.shape.k}`, c.cyan(tileText(r.gemmUri)), time, fmt(t.tflops), `${fmt(t.percentOfPeak)}%`, t.bound]);
   }

@@ -16,7 +16,7 @@ describe('renderCatalog', () => {
     const b = renderCatalog();
     expect([...a.entries()]).toEqual([...b.entries()]);
     const manifest = JSON.parse(a.get('manifest.json')!);
-    expect(manifest.archs).toEqual(['sm_80', 'sm_86', 'sm_89']);
+    expect(manifest.archs).toEqual(['sm_80', 'sm_86', 'sm_89', 'sm_120a', 'sm_121a']);
     expect(manifest.catalogs).toEqual(['flux.1-dev', 'qwen-image']);
     for (const k of manifest.kernels) {
       expect(a.has(k.file)).toBe(true);
