@@ -15,6 +15,8 @@ const GEMM_CANDIDATES: readonly GemmTile[] = [
   { blockM: 64, blockN: 64, blockK: 64, warpsM: 2, warpsN: 1, stages: 2, staging: 'smem', accum: 'f32' },
   { blockM: 128, blockN: 64, blockK: 64, warpsM: 2, warpsN: 2, stages: 2, staging: 'smem', accum: 'f32' },
   { blockM: 64, blockN: 64, blockK: 64, warpsM: 2, warpsN: 2, stages: 2, staging: 'smem', accum: 'f32' },
+  // register staging (sm_75 has no cp.async): a qnext-capable 64×128 tile first, then smaller ones
+  { blockM: 64, blockN: 128, blockK: 64, warpsM: 2, warpsN: 2, stages: 2, staging: 'reg', accum: 'f32' },
   { blockM: 64, blockN: 64, blockK: 64, warpsM: 2, warpsN: 2, stages: 2, staging: 'reg', accum: 'f32' },
   { blockM: 32, blockN: 32, blockK: 64, warpsM: 1, warpsN: 1, stages: 1, staging: 'reg', accum: 'f32' },
 ];

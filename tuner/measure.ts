@@ -5,6 +5,7 @@
 // times every candidate once — so clock drift cannot favour whoever ran first (anchors.md §1g).
 import type { ActTile, GemmTile, KernelSpec, Target } from '../dsl/types.js';
 import { toBits16 } from '../runtime/reference/float16.js';
+import { encodeUe4m3, encodeUe8m0 } from '../runtime/reference/fp8.js';
 import { kernelPrecisionLayer, type LayerInputs } from '../runtime/reference/layer.js';
 import type { LogicalLayer } from '../runtime/reference/logical.js';
 import { createRng, randomBits16, type Rng } from '../runtime/reference/random.js';
@@ -50,9 +51,26 @@ export function gateProblem(tile: GemmTile, problem: Problem): Problem {
 
 const small = (rng: Rng, n: number, dtype: KernelSpec['dtype'], std: number) => randomBits16(rng, n, dtype, std);
 
+/** 4-bit weight codes and scales in the format's own encoding (int4: s4 + 16-bit; e2m1 + ue4m3/ue8m0). */
+function randomWeights(spec: KernelSpec, N: number, K: number, G: number, rng: Rng): Pick<LogicalLayer, 'qweight' | 'wscales' | 'wtensorScale'> {
+  const groups = (N * K) / G;
+  if (spec.format.kind === 'int4') {
+    const dtype = spec.format.scaleDtype;
+    return {
+      qweight: Int8Array.from({ length: N * K }, () => rng.int(-8, 7)),
+      wscales: Uint16Array.from({ length: groups }, () => toBits16(0.002 + 0.01 * rng.next(), dtype)),
+      wtensorScale: 1,
+    };
+  }
+  const codes = Uint8Array.from({ length: N * K }, () => rng.int(0, 15));
+  if (spec.format.kind === 'nvfp4') {
+    return { qweight: codes, wscales: Uint8Array.from({ length: groups }, () => encodeUe4m3(0.5 + 2 * rng.next())), wtensorScale: 0.004 };
+  }
+  return { qweight: codes, wscales: Uint8Array.from({ length: groups }, () => encodeUe8m0(2 ** rng.int(-9, -7))), wtensorScale: 1 };
+}
+
 /** Random logical layer + inputs for the spec at `p` (deterministic in `seed`). */
 export function randomLayerInputs(spec: KernelSpec, p: Problem, seed: number): LayerInputs {
-  if (spec.format.kind !== 'int4') throw new Error(`measure: random inputs for ${spec.format.kind} are not implemented (int4 only)`);
   const rng = createRng(seed);
   const { n: N, k: K, m: M } = p;
   const G = spec.format.group;
@@ -62,9 +80,7 @@ export function randomLayerInputs(spec: KernelSpec, p: Problem, seed: number): L
     K,
     format: spec.format,
     dtype: spec.dtype,
-    qweight: Int8Array.from({ length: N * K }, () => rng.int(-8, 7)),
-    wscales: Uint16Array.from({ length: (N * K) / G }, () => toBits16(0.002 + 0.01 * rng.next(), spec.format.scaleDtype as KernelSpec['dtype'])),
-    wtensorScale: 1,
+    ...randomWeights(spec, N, K, G, rng),
     rank: R,
     ...(R > 0 ? { loraDown: small(rng, R * K, spec.dtype, 0.05), loraUp: small(rng, N * R, spec.dtype, 0.05), loraScales: new Float32Array(R / 16).fill(1) } : {}),
     smooth: Uint16Array.from({ length: K }, () => toBits16(0.5 + rng.next(), spec.dtype)),

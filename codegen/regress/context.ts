@@ -3,7 +3,7 @@
 // traffic stages both read (run once, memoized).
 import os from 'node:os';
 import { buildMany } from '../cache.js';
-import { buildHarness } from '../../runtime/harness/harness.js';
+import { buildHarness, type BuiltHarness } from '../../runtime/harness/harness.js';
 import { runLayer } from '../../runtime/harness/run-layer.js';
 import { compareLayer, type Comparison } from '../../runtime/harness/compare.js';
 import { randomInputs } from '../../runtime/harness/verify.js';
@@ -54,9 +54,27 @@ export function observedFor(ctx: StageContext, subject: RegressSubject, rendered
 
 export const defaultConcurrency = (): number => Math.max(1, os.availableParallelism());
 
+/** One emulator harness per distinct kernel pair (the cases of a subject share it; parallel duplicates would race). */
+function harnessOnce(): (subject: RegressSubject, r: RenderedLayer) => Promise<BuiltHarness> {
+  const pending = new Map<string, Promise<BuiltHarness>>();
+  return (subject, r) => {
+    const key = [subject.arch, r.act.uri, r.act.source, r.gemm.uri, r.gemm.source].join('\u0000');
+    let p = pending.get(key);
+    if (!p) {
+      p = buildHarness('emu', subject.arch, {
+        act: { name: `${r.act.uri}.cu`, source: r.act.source, symbol: r.act.symbol },
+        gemm: { name: `${r.gemm.uri}.cu`, source: r.gemm.source, symbol: r.gemm.symbol },
+      });
+      pending.set(key, p);
+    }
+    return p;
+  };
+}
+
 /** Every subject's edge cases on the emulator (memory checker on), compared with the reference. */
 export function emuRuns(ctx: StageContext): Promise<EmuCaseRun[]> {
   ctx.emu ??= (async () => {
+    const harnessFor = harnessOnce();
     const work = ctx.subjects.flatMap((subject) => edgeCases(subject, ctx.budget).map((edge) => ({ subject, edge })));
     const outcomes = await buildMany(
       work.map(({ subject, edge }) => ({
@@ -67,10 +85,7 @@ export function emuRuns(ctx: StageContext): Promise<EmuCaseRun[]> {
           let rendered: RenderedLayer | undefined;
           try {
             rendered = renderLayer(edge.spec, edge.tiles, subject, ctx.transform);
-            const built = await buildHarness('emu', subject.arch, {
-              act: { name: `${rendered.act.uri}.cu`, source: rendered.act.source, symbol: rendered.act.symbol },
-              gemm: { name: `${rendered.gemm.uri}.cu`, source: rendered.gemm.source, symbol: rendered.gemm.symbol },
-            });
+            const built = await harnessFor(subject, rendered);
             const inputs = randomInputs(edge.spec, edge.M, edge.N, edge.K, ctx.seed);
             const run = await runLayer({ spec: edge.spec, tiles: edge.tiles, target: subject.target, backend: 'emu', inputs, built });
             const comparison = compareLayer(run, inputs, edge.spec);

@@ -55,7 +55,17 @@ export async function compileStage(ctx: StageContext): Promise<CaseResult[]> {
     const rendered = renderLayer(subject.spec, subject.tiles, subject, ctx.transform);
     return [rendered.act, rendered.gemm].map((kernel) => ({ subject, rendered, kernel }));
   });
-  const compile = (s: RegressSubject, k: RenderedKernel) => compileCuda({ source: k.source, arch: s.arch, kind: 'cubin', extraFlags: ctx.nvccFlags });
+  // subjects share activation kernels: compile each distinct source once (parallel duplicates would race)
+  const pending = new Map<string, ReturnType<typeof compileCuda>>();
+  const compile = (s: RegressSubject, k: RenderedKernel) => {
+    const key = `${s.arch}\u0000${k.source}`;
+    let p = pending.get(key);
+    if (!p) {
+      p = compileCuda({ source: k.source, arch: s.arch, kind: 'cubin', extraFlags: ctx.nvccFlags });
+      pending.set(key, p);
+    }
+    return p;
+  };
   const outcomes = await buildMany(
     jobs.map(({ subject, kernel }) => ({
       label: `${subject.arch}/${kernel.uri}`,

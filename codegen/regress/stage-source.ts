@@ -4,7 +4,7 @@
 // a change in generated code must be intended, and `svdq-codegen gen` is how it is made.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { GENERATED_ARCHS, GENERATED_CATALOGS, generateCatalog } from '../generate.js';
+import { ALL_GENERATED_ARCHS, GENERATED_CATALOGS, generateCatalog, generationTarget } from '../generate.js';
 import { renderLayer } from './cases.js';
 import type { StageContext } from './context.js';
 import type { CaseResult } from './types.js';
@@ -35,8 +35,13 @@ export async function sourceStage(ctx: StageContext): Promise<CaseResult[]> {
       seen.add(rel);
       const name = `${subject.arch}/${k.uri}`;
       const base = { stage: 'source' as const, name, metrics: [] };
-      if (!GENERATED_ARCHS.includes(subject.arch) || committedCatalogs.length === 0) {
-        results.push({ ...base, status: 'skipped', message: `not part of the committed catalog (${GENERATED_CATALOGS.map((c) => c.id).join(', ')} on ${GENERATED_ARCHS.join(', ')})`, seconds: 0 });
+      if (!ALL_GENERATED_ARCHS.includes(subject.arch) || committedCatalogs.length === 0) {
+        results.push({ ...base, status: 'skipped', message: `not part of the committed catalog (${GENERATED_CATALOGS.map((c) => c.id).join(', ')} on ${ALL_GENERATED_ARCHS.join(', ')})`, seconds: 0 });
+        continue;
+      }
+      const committedTarget = generationTarget(subject.arch);
+      if (committedTarget.id !== subject.target.id) {
+        results.push({ ...base, status: 'skipped', message: `planned for ${subject.target.id}; generated/ holds the kernels planned for ${committedTarget.id}`, seconds: 0 });
         continue;
       }
       const committed = await fs.readFile(path.join(ctx.generatedDir, rel), 'utf8').catch(() => undefined);

@@ -1,14 +1,15 @@
 // Which layer specs `regress` checks: every distinct spec of the chosen catalogs on every chosen
 // target, with its default tiles (what `gen` commits). `--budget quick` narrows the defaults to one
 // target and one catalog (a fixed, small subset that fits the CI budget); `--budget full` defaults to
-// every committed catalog on every committed arch. Explicit --gpu/--catalog always win.
-import { GENERATED_ARCHS, GENERATED_CATALOGS } from '../generate.js';
+// every committed catalog on every committed arch (INT4 on sm_80/86/89, NVFP4 and MXFP4 on sm_120a/121a:
+// the variants `gen` renders per arch). Explicit --gpu/--catalog always win.
+import { ALL_GENERATED_ARCHS, GENERATED_CATALOGS, catalogVariants, generationTarget } from '../generate.js';
 import { defaultTiles } from '../default-tiles.js';
 import { planLayer } from '../plan/index.js';
 import { resolveModel, specsFor } from '../../dsl/models/index.js';
 import { resolveGpu } from '../../dsl/targets.js';
 import { UserError } from '../../dsl/errors.js';
-import type { ModelCatalog, Target } from '../../dsl/types.js';
+import type { ModelCatalog, SmArch, Target } from '../../dsl/types.js';
 import type { Budget, RegressSubject } from './types.js';
 
 /** The quick budget's fixed subset: the three FLUX.1-dev layer specs on sm_89 (rtx4090). */
@@ -30,11 +31,13 @@ export interface SubjectSelection {
 }
 
 export function resolveSelection(o: SubjectSelection): { targets: Target[]; catalogs: ModelCatalog[] } {
-  const gpus = o.gpus && o.gpus.length > 0 ? o.gpus : o.budget === 'quick' ? QUICK_GPUS : GENERATED_ARCHS;
+  const explicit = o.gpus && o.gpus.length > 0;
+  const gpus = explicit ? o.gpus! : o.budget === 'quick' ? QUICK_GPUS : ALL_GENERATED_ARCHS;
   const catalogIds = o.catalogs && o.catalogs.length > 0 ? o.catalogs : o.budget === 'quick' ? QUICK_CATALOGS : GENERATED_CATALOGS.map((c) => c.id);
   const targets: Target[] = [];
   for (const g of gpus) {
-    const t = resolveGpu(g);
+    // the committed archs are planned as `gen` plans them (sm_121a has no card in dsl/targets.ts yet)
+    const t = (ALL_GENERATED_ARCHS as readonly string[]).includes(g) ? generationTarget(g as SmArch) : resolveGpu(g);
     if (!targets.some((x) => x.id === t.id)) targets.push(t);
   }
   const catalogs: ModelCatalog[] = [];
@@ -57,7 +60,7 @@ export function selectSubjects(o: SubjectSelection): RegressSubject[] {
   for (const target of targets) {
     const byId = new Map<string, RegressSubject>();
     for (const catalog of catalogs) {
-      for (const { layer, spec } of specsFor(catalog)) {
+      for (const { layer, spec } of catalogVariants(target.arch).flatMap((v) => specsFor(catalog, v))) {
         const tiles = defaultTiles(spec, target);
         const plan = planLayer(spec, tiles, target);
         const id = subjectId(target, plan.gemm.uri);

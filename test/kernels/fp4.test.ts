@@ -5,11 +5,13 @@
 // Gates (test/kernels/gemm/suite.ts): outputs within case.ts `compare` (the FP MMA bound of
 // docs/emulator-isa.md on top of the INT4 tolerance), qnext codes and scales bit-exact, memory checker
 // clean, two runs bit-identical, traffic equal to gemmTraffic, MMA count.
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { planGemm } from '../../codegen/plan/gemm.js';
 import { resolveGpu } from '../../dsl/targets.js';
 import type { EpilogueOp, GemmTile, KernelSpec } from '../../dsl/types.js';
-import { buildGemmSuite, planFor } from './gemm/case.js';
+import { WORK_DIR, buildGemmSuite, makeCase, planFor, runBundle, writeBundle, type GemmCase } from './gemm/case.js';
 import { checkConfig, type SuiteConfig } from './gemm/suite.js';
 
 const ARCH = 'sm_120a';
@@ -70,6 +72,25 @@ describe('NVFP4 / MXFP4 GEMM for sm_120a on the emulator', () => {
       expect(rows.length).toBe(cfg.shapes.length);
     });
   }
+
+  it('rejects an alpha the format cannot take without launching (MXFP4: ≠ 1; NVFP4: not finite)', async () => {
+    for (const [ci, bad] of [[3, '2'], [1, '1e39'], [1, '-1e39']] as const) { // ±1e39 → ±Inf in fp32
+      const cfg = CONFIGS[ci]!;
+      const plan = planFor(cfg.spec, cfg.tile, ARCH);
+      const c: GemmCase = { M: 17, N: 64, K: 128, seed: 11 };
+      const dir = path.join(WORK_DIR, 'fp4-cases', `invalid-alpha-${ci}-${bad}`);
+      rmSync(dir, { recursive: true, force: true });
+      writeBundle(dir, cfg.spec, plan, c, makeCase(cfg.spec, cfg.tile, c));
+      const manifest = path.join(dir, 'manifest.txt');
+      const text = readFileSync(manifest, 'utf8');
+      expect(text).toMatch(/scalar alpha \S+/);
+      writeFileSync(manifest, text.replace(/scalar alpha \S+/, `scalar alpha ${bad}`));
+      const out = await runBundle(bin, plan, dir, path.join(dir, 'run'));
+      const result = JSON.parse(readFileSync(path.join(dir, 'run', 'result.json'), 'utf8')) as { gemm_status: number };
+      expect(result.gemm_status, `${plan.uri} alpha ${bad}`).toBe(1); // SVDQ_ERR_INVALID_ARG
+      expect(out.reports, 'nothing launched').toEqual([]);
+    }
+  });
 
   it('plans the block-scaled MMAs on sm_120a and refuses what the formats cannot do, naming the knob', () => {
     const spec = CONFIGS[0]!.spec;
