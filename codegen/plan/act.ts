@@ -9,7 +9,8 @@
 //     and unitsPerBatch: units whose loads are in flight together — both sized to register budgets;
 //   * rankChunk: ranks accumulated per pass over X (fp32 accumulators in registers); larger ranks take
 //     several passes (X re-read from L2, codes written in the first pass only);
-//   * smemBytes: the deterministic cross-warp combine (only when warpsK > 1).
+//   * smemBytes: the deterministic cross-warp combine (only when warpsK > 1) and, when warpsM > 1 and
+//     it fits the 48 KiB, one K step's lora_down tiles shared by the block's warps.
 import type { ActTile, Dtype16, KernelSpec, SmArch, Target } from '../../dsl/types.js';
 import { actUri } from '../uri.js';
 import { PlanError } from './index.js';
@@ -124,7 +125,12 @@ function derive(spec: Pick<KernelSpec, 'format' | 'lowRank'>, tile: ActTile): De
   const unitsPerWarp = Math.floor(tile.blockK / unitK / warpsK);
   const xBudget = Math.min(ACT_X_REG_BUDGET, ACT_X_AND_ACC_BUDGET - rti * rankTiles * 8);
   const unitsPerBatch = largestDivisorAtMost(Math.max(1, unitsPerWarp), xBudget / (rti * slices * 16));
-  const smemBytes = rank > 0 && warpsK > 1 ? warpsM * rti * rankTiles * 1024 : 0;
+  // The cross-warp combine, plus (when several warps cover different rows and it fits) one K step's
+  // lora_down tiles staged once for the whole block (act/kernel.h ActConfig::kStageDown).
+  const combineBytes = rank > 0 && warpsK > 1 ? warpsM * rti * rankTiles * 1024 : 0;
+  const downStageBytes = (tile.blockK / 16) * rankTiles * 512;
+  const stageDown = rank > 0 && warpsM > 1 && combineBytes + downStageBytes <= ACT_SMEM_LIMIT_BYTES;
+  const smemBytes = combineBytes + (stageDown ? downStageBytes : 0);
   const xRegs = unitsPerBatch * rti * slices * 16;
   const accRegs = rti * rankTiles * 8;
   // + hoisted lora_down tiles, the quantizer's fp32 values, A fragments, addressing (calibrated on ptxas).

@@ -3,7 +3,12 @@
 // correctness run. Shapes are fixed, independent of the tile, so traffic stays comparable when a
 // default tile changes: M = 1 (one row, every tile partial), M = 145 (odd, a partial tile after full
 // ones for every blockM ≤ 128), N = 256 (two or more N blocks), K = 512 (several K steps of both kernels).
+// The largest-rank case widens N and K to the rank (the reference's SVD needs rank ≤ min(N, K)).
 import { RANK_BUCKETS } from '../../dsl/lowrank.js';
+import { toBits16 } from '../../runtime/reference/float16.js';
+import type { LayerInputs } from '../../runtime/reference/layer.js';
+import { createRng, randomBits16 } from '../../runtime/reference/random.js';
+import { randomInputs } from '../../runtime/harness/verify.js';
 import { layer } from '../../dsl/spec.js';
 import type { KernelSpec } from '../../dsl/types.js';
 import { defaultTiles } from '../default-tiles.js';
@@ -86,7 +91,43 @@ export function edgeCases(subject: RegressSubject, budget: Budget): EdgeCase[] {
   const cases: EdgeCase[] = EDGE_MS.map((M) => ({ name: `M=${M} N=${EDGE_N} K=${EDGE_K}`, spec: subject.spec, tiles: subject.tiles, M, N: EDGE_N, K: EDGE_K }));
   if (budget === 'full') {
     const big = largestRank(subject);
-    if (big) cases.push({ name: `rank=${big.rank} M=${LARGEST_RANK_M} N=${EDGE_N} K=${EDGE_K}`, spec: big.spec, tiles: big.tiles, M: LARGEST_RANK_M, N: EDGE_N, K: EDGE_K });
+    // the SVD behind the reference needs rank ≤ min(N, K)
+    const N = Math.max(EDGE_N, big?.rank ?? 0);
+    const K = Math.max(EDGE_K, big?.rank ?? 0);
+    if (big) cases.push({ name: `rank=${big.rank} M=${LARGEST_RANK_M} N=${N} K=${K}`, spec: big.spec, tiles: big.tiles, M: LARGEST_RANK_M, N, K });
   }
   return cases;
+}
+
+/**
+ * Inputs of a case. The catalog-rank cases use the SVDQuant-decomposed random layer `verify` uses. The
+ * largest-rank case would need an SVD of an N×K ≥ 1024×1024 matrix in TypeScript (minutes), so its
+ * layer is built directly: the rank-0 layer (random weights, smoothing, bias) plus random 16-bit
+ * low-rank factors of the full rank. The kernels' arithmetic does not care whether L1·L2 came from an
+ * SVD; the reference computes the same layer either way.
+ */
+export function edgeInputs(edge: EdgeCase, seed: number): LayerInputs {
+  const rank = edge.spec.lowRank.rank;
+  if (rank <= Math.min(EDGE_N, EDGE_K, 256)) return randomInputs(edge.spec, edge.M, edge.N, edge.K, seed);
+  const base = randomInputs({ ...edge.spec, lowRank: { rank: 0 }, epilogue: edge.spec.epilogue.filter((e) => e.op !== 'qnext') }, edge.M, edge.N, edge.K, seed);
+  const rng = createRng(seed + 7);
+  const dtype = edge.spec.dtype;
+  const inputs: LayerInputs = {
+    ...base,
+    layer: {
+      ...base.layer,
+      rank,
+      loraDown: randomBits16(rng, rank * edge.K, dtype, 0.05),
+      loraUp: randomBits16(rng, edge.N * rank, dtype, 0.05),
+      loraScales: new Float32Array(rank / 16).fill(1),
+    },
+  };
+  const q = edge.spec.epilogue.find((e) => e.op === 'qnext');
+  if (q && q.op === 'qnext') {
+    inputs.next = {
+      smooth: Uint16Array.from({ length: edge.N }, () => toBits16(0.5 + rng.next(), dtype)),
+      ...(q.lowRankDown.rank > 0 ? { loraDown: randomBits16(rng, q.lowRankDown.rank * edge.N, dtype, 0.05) } : {}),
+    };
+  }
+  return inputs;
 }

@@ -6,11 +6,10 @@ import { buildMany } from '../cache.js';
 import { buildHarness, type BuiltHarness } from '../../runtime/harness/harness.js';
 import { runLayer } from '../../runtime/harness/run-layer.js';
 import { compareLayer, type Comparison } from '../../runtime/harness/compare.js';
-import { randomInputs } from '../../runtime/harness/verify.js';
 import type { EmuCounters } from '../../runtime/emu/build.js';
 import type { GpuInfo } from '../../runtime/harness/gpu.js';
 import type { Baseline, SubjectBaseline } from './baseline.js';
-import { edgeCases, renderLayer, type EdgeCase, type RenderedLayer, type SourceTransform } from './cases.js';
+import { edgeCases, edgeInputs, renderLayer, type EdgeCase, type RenderedLayer, type SourceTransform } from './cases.js';
 import type { Budget, RegressSubject } from './types.js';
 
 export interface StageContext {
@@ -86,7 +85,7 @@ export function emuRuns(ctx: StageContext): Promise<EmuCaseRun[]> {
           try {
             rendered = renderLayer(edge.spec, edge.tiles, subject, ctx.transform);
             const built = await harnessFor(subject, rendered);
-            const inputs = randomInputs(edge.spec, edge.M, edge.N, edge.K, ctx.seed);
+            const inputs = edgeInputs(edge, ctx.seed);
             const run = await runLayer({ spec: edge.spec, tiles: edge.tiles, target: subject.target, backend: 'emu', inputs, built });
             const comparison = compareLayer(run, inputs, edge.spec);
             ctx.log(`emulated ${subject.id} ${edge.name}: ${comparison.passed ? 'ok' : 'MISMATCH'} (${seconds().toFixed(1)} s)`);

@@ -4,9 +4,8 @@
 // machine with a CUDA GPU of the subject's arch the same cases run through the real harness.
 import { runLayer } from '../../runtime/harness/run-layer.js';
 import { compareLayer, type Comparison } from '../../runtime/harness/compare.js';
-import { randomInputs } from '../../runtime/harness/verify.js';
 import { buildHarness } from '../../runtime/harness/harness.js';
-import { edgeCases, renderLayer } from './cases.js';
+import { edgeCases, edgeInputs, renderLayer } from './cases.js';
 import { emuRuns, type StageContext } from './context.js';
 import type { CaseResult } from './types.js';
 
@@ -57,7 +56,7 @@ export async function correctnessStage(ctx: StageContext): Promise<CaseResult[]>
           act: { name: `${rendered.act.uri}.cu`, source: rendered.act.source, symbol: rendered.act.symbol },
           gemm: { name: `${rendered.gemm.uri}.cu`, source: rendered.gemm.source, symbol: rendered.gemm.symbol },
         });
-        const inputs = randomInputs(edge.spec, edge.M, edge.N, edge.K, ctx.seed);
+        const inputs = edgeInputs(edge, ctx.seed);
         const run = await runLayer({ spec: edge.spec, tiles: edge.tiles, target: subject.target, backend: 'gpu', inputs, built });
         results.push(comparisonCase(name, compareLayer(run, inputs, edge.spec), (performance.now() - t0) / 1000));
       } catch (e) {

@@ -17,7 +17,7 @@ describe('renderKernel (gemm.cu.hbs)', () => {
   it('spells out the plan: config, kernel, epilogue chain in order, C ABI launcher', () => {
     expect(src).toContain(`// Kernel: ${plan.uri}`);
     expect(src).toContain('svdq::gemm::Config<__nv_bfloat16, __nv_bfloat16, 128, 128, 2, 4, 2, 3,');
-    expect(src).toContain('svdq::gemm::Staging::Smem, svdq::gemm::Accum::F32, false, 64, 32>');
+    expect(src).toContain('svdq::gemm::Staging::Smem, svdq::gemm::Accum::F32, false, 64, 32,\n                               svdq::gemm::Mma::Int4>');
     expect(src).toContain(`__global__ void __launch_bounds__(256) ${plan.kernelName}(const svdq_gemm_args_t args)`);
     expect(src).toContain(`extern "C" svdq_status_t ${plan.symbol}(const svdq_gemm_args_t* args, cudaStream_t stream)`);
     expect(src).toContain(`constexpr int kSmemBytes = ${plan.smemBytes};`);

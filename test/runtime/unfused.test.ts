@@ -1,7 +1,8 @@
 // The unfused low-rank kernels (runtime/include/svdq/unfused) on the emulator: lora_down against the
 // reference's fp32 X·L1, lora_up's read-modify-write against the up branch in float64, the checker clean,
 // the per-launch byte counters equal to the kernels' exact traffic, and, on a FLUX-shaped layer, what
-// fusion removes (the second write of Y and the re-read of X) measured against the fused layer.
+// fusion removes (the second write of Y and the re-read of X) measured against the fused layer, whose
+// kernels read each low-rank tensor once per block — so it moves fewer bytes in total (docs/fusion.md).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { layer } from '../../dsl/spec.js';
 import { resolveGpu } from '../../dsl/targets.js';
@@ -144,5 +145,19 @@ describe('fusion on a FLUX-shaped layer (N = K = 3072, M = 64, rank 32)', () => 
     // Whatever the low-rank branch costs, it costs something in both variants.
     expect(flux.fused.bytes).toBeGreaterThan(flux.rank0.bytes);
     expect(flux.unfused.bytes).toBeGreaterThan(flux.rank0.bytes + 2 * M * K + 4 * M * N);
+  });
+
+  it('the fused act kernel reads lora_down once per 64-row block (staged for its warps) and writes lora_act once', () => {
+    const { M, K } = FLUX;
+    const R = 32;
+    const [fusedAct] = flux.fused.kernels;
+    const [rank0Act] = flux.rank0.kernels;
+    // Same X, smooth, codes and scales traffic as the rank-0 act kernel (default tile: 64 rows, 4 warps on rows).
+    expect(fusedAct.loadBytes - rank0Act.loadBytes).toBe(Math.ceil(M / 64) * 2 * R * K);
+    expect(fusedAct.storeBytes - rank0Act.storeBytes).toBe(4 * Math.ceil(M / 16) * 16 * R);
+  });
+
+  it('moves fewer global bytes fused than rank 0 + the separate lora_down and lora_up kernels', () => {
+    expect(flux.fused.bytes).toBeLessThan(flux.unfused.bytes);
   });
 });

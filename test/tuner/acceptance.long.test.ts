@@ -1,4 +1,5 @@
-// Acceptance (npm run test:long): for every FLUX.1-dev and Qwen-Image shape on sm_89, tune in model
+// Acceptance (npm run test:long): for every FLUX.1-dev and Qwen-Image shape on sm_89 (INT4) and
+// sm_120a (NVFP4), tune in model
 // mode with real nvcc compiles and check each chosen config on the emulator against the reference
 // (--verify): 0 spill bytes, at least one resident block, correctness passed.
 import { mkdtemp } from 'node:fs/promises';
@@ -7,10 +8,15 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tune } from '../../tuner/tune.js';
 
-describe.each(['flux.1-dev', 'qwen-image'])('%s on sm_89', (model) => {
+describe.each([
+  ['flux.1-dev', 'sm_89'],
+  ['qwen-image', 'sm_89'],
+  ['flux.1-dev', 'sm_120a'],
+  ['qwen-image', 'sm_120a'],
+])('%s on %s', (model, gpu) => {
   it('every chosen config compiles with 0 spills and passes the emulator check', { timeout: 3 * 3600_000 }, async () => {
-    const dir = await mkdtemp(join(tmpdir(), `svdq-accept-${model}-`));
-    const r = await tune({ gpu: 'sm_89', model, mode: 'model', verify: true, db: join(dir, 'tune.json') });
+    const dir = await mkdtemp(join(tmpdir(), `svdq-accept-${model}-${gpu}-`));
+    const r = await tune({ gpu, model, mode: 'model', verify: true, db: join(dir, 'tune.json') });
     expect(r.failures).toEqual([]);
     expect(r.records.length).toBe(r.jobs);
     for (const rec of r.records) {

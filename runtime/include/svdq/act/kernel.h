@@ -9,12 +9,16 @@
 // row loads (act/load.h). Warps of the same rows are summed through shared memory in a fixed order.
 // Rows ≥ M read as 0 and their packed rows get code 0 / scale 0; row tiles ≥ ceil(M/16) are not written.
 // When the rank does not fit the accumulator budget the kernel makes kPasses passes over X, each for
-// kRankChunk ranks (X is re-read, from L2; codes are produced in the first pass only). Every choice
-// comes from the planner (codegen/plan/act.ts) through the generated ActConfig.
+// kRankChunk ranks (X is re-read, from L2; codes are produced in the first pass only).
+// When several warps cover different rows (kWarpsM > 1), each K step's lora_down tiles (kBlockK/16
+// k-tiles × the pass's rank tiles) are staged once per block in shared memory by cp.async (kStageDown),
+// so lora_down is read once per block and row iteration instead of once per warp; the MMAs and their
+// order are unchanged. Every choice comes from the planner (codegen/plan/act.ts) through the ActConfig.
 #pragma once
 #include "../layer_args.h"
 #include "../lowrank/down.h"
 #include "../portable.h"
+#include "../arch/cp_async.h"
 #include "../quant/tile.h"
 #include "load.h"
 
@@ -42,7 +46,12 @@ struct ActConfig {
   static constexpr int kUnitsPerBatch = kUnitsPerBatch_;  // units whose loads are in flight together
   static constexpr int kPasses = kRank > 0 ? kRank / kRankChunk : 1;
   static constexpr int kRankTiles = kRank > 0 ? kRankChunk / 16 : 1;  // 1: a dummy, never used at rank 0
-  static constexpr int kSmemBytes = (kRank > 0 && kWarpsK > 1) ? kWarpsM * kRowTilesIter * kRankTiles * 1024 : 0;
+  static constexpr int kCombineBytes = (kRank > 0 && kWarpsK > 1) ? kWarpsM * kRowTilesIter * kRankTiles * 1024 : 0;
+  // One K step's lora_down B fragments for one pass: [k-tile][rank tile][lane] uint4 granules.
+  static constexpr int kDownStageBytes = (kBlockK / 16) * kRankTiles * 512;
+  static constexpr int kSmemLimitBytes = 48 * 1024;  // no opt-in needed (codegen/plan/act.ts ACT_SMEM_LIMIT_BYTES)
+  static constexpr bool kStageDown = kRank > 0 && kWarpsM > 1 && kCombineBytes + kDownStageBytes <= kSmemLimitBytes;
+  static constexpr int kSmemBytes = kCombineBytes + (kStageDown ? kDownStageBytes : 0);
 
   static_assert(kBlockM % 16 == 0 && kRowTilesBlock % kWarpsM == 0, "blockM: whole row tiles per warp");
   static_assert(kRowTilesWarp % kRowTilesIter == 0, "row tiles per warp: whole iterations");
@@ -78,13 +87,36 @@ __device__ __forceinline__ void quantize_rows(const uint4 (&xr)[C::Fmt::kSlices]
 }
 
 /**
+ * Stages the lora_down tiles of K step u0 (k-tiles past K are zero-filled without a read) for ranks
+ * 16·rank_tile0 .. into `tiles`; every thread of the block calls it (two barriers).
+ */
+template <class C>
+__device__ __forceinline__ void stage_down(uint4* tiles, const typename C::T* lora_down, int u0, int K, int rank_tile0) {
+  constexpr int kGranules = (C::kBlockK / 16) * C::kRankTiles * 32;
+  constexpr int R16 = C::kRank / 16;
+  const int c16_0 = u0 * C::Fmt::kUnitK / 16;
+  __syncthreads();  // the previous step's tiles may still be read
+#pragma unroll 1
+  for (int x = static_cast<int>(threadIdx.x); x < kGranules; x += C::kThreads) {
+    const int lane = x % 32, r = (x / 32) % C::kRankTiles, c16 = c16_0 + x / (32 * C::kRankTiles);
+    const bool ok = c16 < K / 16;
+    const size_t idx = ok ? ((static_cast<size_t>(c16) * R16 + rank_tile0 + r) * 32 + lane) * 8 : 0;
+    arch::cp_async_cg16(tiles + x, lora_down + idx, ok ? 16u : 0u);
+  }
+  arch::cp_async_commit();
+  arch::cp_async_wait<0>();
+  __syncthreads();
+}
+
+/**
  * One warp's walk over all of K for row tiles mt0.. (kRowTilesIter of them): loads, quantization (only
  * when kQuantize, i.e. in the first rank pass) and the low-rank MMAs for ranks 16·rank_tile0 ... A
  * separate instantiation per kQuantize keeps the later passes free of the quantizer's registers.
  */
 template <class C, bool kVec, bool kQuantize>
 __device__ __forceinline__ void walk_k(lowrank::DownAccumulator<typename C::T, C::kRowTilesIter, C::kRankTiles>& acc,
-                                       const svdq_act_args_t& args, int mt0, int rank_tile0, int warp_k, int lane) {
+                                       const svdq_act_args_t& args, int mt0, int rank_tile0, int warp_k, int lane,
+                                       bool active, uint4* s_down) {
   using T = typename C::T;
   using Fmt = typename C::Fmt;
   // The element-wise fallback (unaligned X) keeps twice the registers per load in flight: one unit at a time.
@@ -97,6 +129,8 @@ __device__ __forceinline__ void walk_k(lowrank::DownAccumulator<typename C::T, C
   const T* lora_down = static_cast<const T*>(args.lora_down);
 #pragma unroll 1
   for (int u0 = 0; u0 < units; u0 += C::kUnitsPerStep) {
+    if constexpr (C::kStageDown) stage_down<C>(s_down, lora_down, u0, K, rank_tile0);
+    if (!active) continue;  // warp-uniform: a warp without rows only helps stage (and meets the barriers)
 #pragma unroll 1
     for (int jb = 0; jb < C::kUnitsPerWarp; jb += UB) {
       // Issue the batch's loads (its units × row tiles) first, then compute.
@@ -139,7 +173,11 @@ __device__ __forceinline__ void walk_k(lowrank::DownAccumulator<typename C::T, C
 #pragma unroll
                 for (int q = 0; q < 4; ++q) ak[i][q] = a[i][kt][q];
               const int c16 = (u * Fmt::kUnitK + 64 * s) / 16 + kt;
-              acc.mma_ktile(ak, lora_down, c16, C::kRank / 16, rank_tile0, lane);
+              if constexpr (C::kStageDown) {
+                acc.mma_ktile_shared(ak, s_down + (c16 - u0 * Fmt::kUnitK / 16) * (C::kRankTiles * 32), lane);
+              } else {
+                acc.mma_ktile(ak, lora_down, c16, C::kRank / 16, rank_tile0, lane);
+              }
             }
           }
         }
@@ -156,6 +194,7 @@ __global__ void __launch_bounds__(C::kThreads, 1) act_kernel(const svdq_act_args
   const int warp_m = warp % C::kWarpsM, warp_k = warp / C::kWarpsM;
   const int row_tiles = (args.M + 15) / 16;
   SVDQ_DYNAMIC_SMEM(float4, smem);
+  uint4* s_down = reinterpret_cast<uint4*>(smem + C::kCombineBytes / 16);  // after the combine slots
 
 #pragma unroll 1
   for (int it = 0; it < C::kRowIters; ++it) {
@@ -165,11 +204,12 @@ __global__ void __launch_bounds__(C::kThreads, 1) act_kernel(const svdq_act_args
     for (int pass = 0; pass < C::kPasses; ++pass) {
       Acc acc;
       acc.zero();
-      if (any_rows) {
+      // Warps without rows walk K too when lora_down is staged (they share the staging barriers).
+      if (any_rows || C::kStageDown) {
         if (pass == 0) {
-          walk_k<C, kVec, true>(acc, args, mt0, 0, warp_k, lane);
+          walk_k<C, kVec, true>(acc, args, mt0, 0, warp_k, lane, any_rows, s_down);
         } else if constexpr (C::kPasses > 1) {
-          walk_k<C, kVec, false>(acc, args, mt0, pass * C::kRankTiles, warp_k, lane);
+          walk_k<C, kVec, false>(acc, args, mt0, pass * C::kRankTiles, warp_k, lane, any_rows, s_down);
         }
       }
       if constexpr (C::kRank > 0) {

@@ -63,6 +63,25 @@ struct DownAccumulator {
   }
 
   /**
+   * As mma_ktile, with the B fragments of this k-tile already in shared memory: `tiles` points at
+   * kRankTiles × 32 uint4 granules ([rank tile][lane], the packed lora_down order), staged once for
+   * all the block's warps (act/kernel.h) instead of read from global memory by every warp.
+   */
+  __device__ __forceinline__ void mma_ktile_shared(const uint32_t (&a)[kRowTiles][4], const uint4* tiles, int lane) {
+#pragma unroll
+    for (int r = 0; r < kRankTiles; ++r) {
+      const uint4 b = lds(tiles + r * 32 + lane);
+      const uint32_t b0[2] = {b.x, b.y};
+      const uint32_t b1[2] = {b.z, b.w};
+#pragma unroll
+      for (int i = 0; i < kRowTiles; ++i) {
+        svdq::arch::mma_m16n8k16_f32<MmaKind<H>::kValue>(acc[i][r][0], a[i], b0, acc[i][r][0]);
+        svdq::arch::mma_m16n8k16_f32<MmaKind<H>::kValue>(acc[i][r][1], a[i], b1, acc[i][r][1]);
+      }
+    }
+  }
+
+  /**
    * Shared-memory bytes combine_in_order needs for `row_tiles` row tiles of the block (one slot of
    * kRankTiles 16×16 fp32 tiles each).
    */
