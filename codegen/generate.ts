@@ -1,5 +1,5 @@
 // `svdq-codegen gen`: renders the built-in catalogs' kernels (FLUX.1-dev and Qwen-Image layer specs:
-// INT4 on sm_80, sm_86 and sm_89, NVFP4 and MXFP4 on sm_120a and sm_121a; default tiles) into
+// INT4 fp16 on sm_75, INT4 on sm_80, sm_86 and sm_89, NVFP4 and MXFP4 on sm_120a and sm_121a; default tiles) into
 // generated/kernels/<arch>/<uri>.cu plus
 // generated/manifest.json. Output is a pure function of the sources (sorted, no timestamps), written
 // atomically; files of generated/kernels/ that the catalog no longer produces are removed. `check`
@@ -19,14 +19,15 @@ import type { ModelCatalog, SmArch, Target } from '../dsl/types.js';
 
 /** The archs of the committed INT4 catalog (regress iterates these with the catalog's INT4 specs). */
 export const GENERATED_ARCHS: readonly SmArch[] = ['sm_80', 'sm_86', 'sm_89'];
-/**
- * The archs of the committed FP4 catalog (NVFP4 and MXFP4). sm_75 (Turing INT4) is not generated yet:
- * every catalog layer has a rank-32 low-rank branch, whose m16n8k16 MMAs have no sm_75 wrapper in
- * arch/mma_fp.h, so the planners refuse rank > 0 on sm_75.
- */
+/** The archs of the committed FP4 catalog (NVFP4 and MXFP4). */
 export const GENERATED_FP4_ARCHS: readonly SmArch[] = ['sm_120a', 'sm_121a'];
+/**
+ * The archs of the committed Turing catalog: INT4 with fp16 activations and scales, register staging
+ * (no cp.async), the rank-32 low-rank branch on two mma.m16n8k8 f16 per k16 step (arch/mma_fp.h).
+ */
+export const GENERATED_TURING_ARCHS: readonly SmArch[] = ['sm_75'];
 /** Every arch `gen` writes by default. */
-export const ALL_GENERATED_ARCHS: readonly SmArch[] = [...GENERATED_ARCHS, ...GENERATED_FP4_ARCHS];
+export const ALL_GENERATED_ARCHS: readonly SmArch[] = [...GENERATED_TURING_ARCHS, ...GENERATED_ARCHS, ...GENERATED_FP4_ARCHS];
 
 /** The catalog variants per arch: the formats (and 16-bit dtype) that arch runs natively. */
 export function catalogVariants(arch: SmArch): SpecOptions[] {

@@ -5,6 +5,7 @@
 // report. Resumable (finished keys are skipped), shardable (`--shard i/n`), safe with concurrent runs.
 import path from 'node:path';
 import { UserError } from '../dsl/errors.js';
+import { withSlowInt4 } from '../dsl/compat.js';
 import { resolveGpu } from '../dsl/targets.js';
 import type { Target } from '../dsl/types.js';
 import { nvccVersion } from '../codegen/nvcc.js';
@@ -43,6 +44,8 @@ export interface TuneOptions {
   actTopK?: number;
   /** Also search f16 cross-group accumulation (faster, less accurate; opt-in). */
   allowF16Accum?: boolean;
+  /** sm_90: tune the INT4 m16n8k64 path anyway (dsl/compat.ts withSlowInt4; no 4-bit fast path there). */
+  allowSlowInt4?: boolean;
   /** Where measure mode runs: 'gpu' (default) or 'emu' (tests: wall-clock times, labelled so). */
   backend?: Backend;
   /** Model mode: also gate each chosen config on the emulator against the reference. */
@@ -124,7 +127,7 @@ interface Prepared {
 
 
 export async function tune(options: TuneOptions): Promise<TuneResult> {
-  const target = resolveGpu(options.gpu);
+  const target = options.allowSlowInt4 ? withSlowInt4(resolveGpu(options.gpu)) : resolveGpu(options.gpu);
   const backend: Backend = options.backend ?? 'gpu';
   const { mode, reason } = await chooseMode(options.mode ?? 'auto', target, backend);
   const shard = typeof options.shard === 'string' ? parseShard(options.shard) : options.shard;

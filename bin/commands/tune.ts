@@ -1,6 +1,8 @@
 // `svdq-codegen tune --gpu sm_89 [--model flux.1-dev] …`: the autotuner (tuner/tune.ts).
 import type { Command } from 'commander';
+import { isSlowInt4Target, slowInt4Warning, withSlowInt4 } from '../../dsl/compat.js';
 import { UserError } from '../../dsl/errors.js';
+import { resolveGpu } from '../../dsl/targets.js';
 import { parseShapes } from '../../tuner/jobs.js';
 import { tuneProgressReporter } from '../../tuner/progress.js';
 import { renderSummaryTable, useColor } from '../../tuner/report.js';
@@ -59,6 +61,7 @@ export function register(program: Command): void {
     .option('--force', 're-tune shapes that already have a record')
     .option('--top-k <k>', 'GEMM candidates compiled per shape per round (default 3)', positiveInt('--top-k'))
     .option('--allow-f16-accum', 'also search f16 cross-group accumulation (faster, less accurate)')
+    .option('--allow-slow-int4', 'sm_90 only: tune the INT4 m16n8k64 path anyway (Hopper has no 4-bit fast path; labelled slow)')
     .option('--verify', 'model mode: check each chosen config on the CPU emulator against the reference')
     .option('--dispatch <path>', 'dispatch header to write (default <db dir>/dispatch/<gpu>.h)')
     .option('--no-report', 'do not write the HTML report next to the database')
@@ -66,6 +69,10 @@ export function register(program: Command): void {
     .option('--json', 'print a JSON result instead of the table')
     .action(async (o) => {
       if (o.shapes && o.model) throw new UserError('--shapes: cannot be combined with --model; give one or the other');
+      if (o.allowSlowInt4) {
+        const slow = withSlowInt4(resolveGpu(o.gpu));
+        if (isSlowInt4Target(slow)) process.stderr.write(`${slowInt4Warning(slow)}\n`);
+      }
       const progress = tuneProgressReporter(process.stderr, !o.json);
       let result: TuneResult;
       try {
@@ -82,6 +89,7 @@ export function register(program: Command): void {
           force: Boolean(o.force),
           topK: o.topK,
           allowF16Accum: Boolean(o.allowF16Accum),
+          allowSlowInt4: Boolean(o.allowSlowInt4),
           verify: Boolean(o.verify),
           dispatch: o.dispatch,
           report: o.report !== false,

@@ -3,6 +3,8 @@
 import type { Command } from 'commander';
 import Table from 'cli-table3';
 import chalk from 'chalk';
+import { isSlowInt4Target, slowInt4Warning, withSlowInt4 } from '../../dsl/compat.js';
+import { resolveGpu } from '../../dsl/targets.js';
 import { verifyConfigs, type VerifyRow } from '../../runtime/harness/verify.js';
 import { backendArg } from './run.js';
 import { positiveInt } from './tune.js';
@@ -24,14 +26,17 @@ export function register(program: Command): void {
     .option('--backend <backend>', 'emu (CPU emulator) or gpu', backendArg, 'emu')
     .option('--configs <uris>', 'GEMM kernel URIs, comma-separated or repeated (default: a built-in set)', list)
     .option('--seed <n>', 'random seed (default 1)', positiveInt('--seed'))
+    .option('--allow-slow-int4', 'sm_90 only: build the INT4 m16n8k64 path anyway (Hopper has no 4-bit fast path; labelled slow)')
     .option('--json', 'print JSON')
     .action(async (o) => {
       const progress = o.json || !process.stderr.isTTY ? undefined : (done: number, total: number, label: string) => process.stderr.write(`\r${done}/${total} ${label}\x1b[K`);
-      const rows = await verifyConfigs({ gpu: o.gpu, backend: o.backend, configs: o.configs, seed: o.seed, onProgress: progress });
+      const slow = o.allowSlowInt4 ? withSlowInt4(resolveGpu(o.gpu)) : undefined;
+      if (slow && isSlowInt4Target(slow)) process.stderr.write(`${slowInt4Warning(slow)}\n`);
+      const rows = await verifyConfigs({ gpu: o.gpu, backend: o.backend, configs: o.configs, seed: o.seed, allowSlowInt4: o.allowSlowInt4, onProgress: progress });
       if (progress) process.stderr.write('\r\x1b[K');
       const failed = rows.filter((r) => !r.passed).length;
       if (o.json) {
-        process.stdout.write(`${JSON.stringify({ passed: failed === 0, rows }, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify({ passed: failed === 0, ...(slow && isSlowInt4Target(slow) ? { slowPath: true } : {}), rows }, null, 2)}\n`);
       } else {
         const table = new Table({
           head: ['', 'GEMM config', 'M×N×K', 'y exact', 'vs f64', 'checks'],

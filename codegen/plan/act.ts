@@ -160,8 +160,9 @@ export function actTileProblems(spec: Pick<KernelSpec, 'format' | 'lowRank' | 'a
   if (!isPosInt(tile.blockK) || tile.blockK % unitK !== 0 || tile.blockK > ACT_MAX_BLOCK_K) {
     p.push(`tile.blockK: ${tile.blockK} must be a multiple of 64 and of the group ${spec.format.group} (i.e. of ${unitK}) in [${unitK}, ${ACT_MAX_BLOCK_K}]`);
   }
-  if (rank > 0 && arch === 'sm_75') {
-    p.push(`spec.lowRank.rank: ${rank} needs mma.m16n8k16 (sm_80+) for the fused down projection; on sm_75 only rank 0 is allowed`);
+  // sm_75 runs the fused down projection as two mma.m16n8k8 f16 (arch/mma_fp.h); Turing has no bf16 tensor cores.
+  if (arch === 'sm_75' && (spec as Partial<KernelSpec>).dtype === 'bf16') {
+    p.push("spec.dtype: 'bf16' needs bf16 tensor cores and arithmetic (sm_80+); allowed on sm_75: 'fp16'");
   }
   if (p.length) return p;
   const d = derive(spec, tile);

@@ -1,6 +1,7 @@
 // The GEMM planner: KernelSpec × GemmTile × Target → GemmPlan, every number the template and the
 // launcher need made concrete (DESIGN.md §4.1: decisions here, templates only spell them out).
 // Also the tuner's two cheap helpers: static tile problems (pruning) and the bytes a plan moves.
+import { isSlowInt4Target } from '../../dsl/compat.js';
 import { gemmUri } from '../uri.js';
 import { validateGemmTile } from '../../dsl/tiles.js';
 import type { Dtype16, EpilogueOp, GemmTile, KernelSpec, QuantFormat, SmArch, Target } from '../../dsl/types.js';
@@ -53,6 +54,8 @@ export interface GemmPlan {
   actU4: 'true' | 'false';
   /** The main loop's 4-bit MMA (svdq::gemm::Mma): m16n8k64 INT4, Turing's four m8n8k32, or block-scaled FP4. */
   mma: GemmMma;
+  /** Set when planned through the --allow-slow-int4 override (sm_90: INT4 compiles, no 4-bit fast path). */
+  slowPath?: true;
   group: number;
   rank: number;
   warpTileM: number;
@@ -115,11 +118,10 @@ const rankChunk = (tiles16: number): number => [4, 3, 2, 1].find((c) => tiles16 
 
 /** Structural rules of this kernel family beyond dsl/tiles.ts (each names its knob). */
 /**
- * Whether arch/mma_fp.h's `mma_m16n8k16_f32<F16>` compiles for sm_75 (as two mma.m16n8k8, which Turing
- * has). Not yet: until it does, the fused low-rank MMAs (lowrank/up.h, lowrank/down.h) would fail nvcc
- * for sm_75, so the planner refuses rank > 0 there instead (the activation planner does the same).
+ * Whether arch/mma_fp.h's `mma_m16n8k16_f32<F16>` compiles for sm_75: it does, as two mma.m16n8k8 f16
+ * (Turing has those), so the fused low-rank MMAs (lowrank/up.h, lowrank/down.h) are allowed at any rank.
  */
-const TURING_16BIT_MMA = false;
+const TURING_16BIT_MMA = true;
 
 function familyProblems(spec: KernelSpec, tile: GemmTile, target: Target): string[] {
   const out: string[] = [];
@@ -288,6 +290,7 @@ export function planGemm(spec: KernelSpec, tile: GemmTile, target: Target): Gemm
   ];
   return {
     kind: 'gemm',
+    ...(isSlowInt4Target(target) ? { slowPath: true as const } : {}),
     uri,
     symbol,
     kernelName: `${symbol}_kernel`,

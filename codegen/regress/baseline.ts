@@ -41,8 +41,8 @@ export const SubjectBaselineSchema = z.strictObject({
   compile: z.strictObject({ act: ResourcesSchema, gemm: ResourcesSchema }).optional(),
   /** Case name (e.g. `M=1 N=256 K=512`) → counters of the two kernels. */
   traffic: z.record(z.string(), z.strictObject({ act: TrafficSchema, gemm: TrafficSchema })).optional(),
-  /** Cost-model time of the catalog layers this spec serves (sum over layers × count), µs. */
-  predictedUs: z.number().nonnegative().optional(),
+  /** Catalog id → cost-model time of that catalog's layers this spec serves (sum over layers × count), µs. */
+  predictedUs: z.record(z.string(), z.number().nonnegative()).optional(),
   /** GPU name → measured median µs of the edge-shape case used for timing. */
   measuredUs: z.record(z.string(), z.number().positive()).optional(),
 });

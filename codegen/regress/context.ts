@@ -82,18 +82,22 @@ export function emuRuns(ctx: StageContext): Promise<EmuCaseRun[]> {
           const t0 = performance.now();
           const seconds = () => (performance.now() - t0) / 1000;
           let rendered: RenderedLayer | undefined;
+          let counters: EmuCaseRun['counters'];
           try {
             rendered = renderLayer(edge.spec, edge.tiles, subject, ctx.transform);
             const built = await harnessFor(subject, rendered);
             const inputs = edgeInputs(edge, ctx.seed);
             const run = await runLayer({ spec: edge.spec, tiles: edge.tiles, target: subject.target, backend: 'emu', inputs, built });
+            counters = run.counters; // kept for the traffic stage even if the comparison itself throws
             const comparison = compareLayer(run, inputs, edge.spec);
             ctx.log(`emulated ${subject.id} ${edge.name}: ${comparison.passed ? 'ok' : 'MISMATCH'} (${seconds().toFixed(1)} s)`);
             return { subject, edge, rendered, comparison, counters: run.counters, seconds: seconds() };
           } catch (e) {
-            const error = (e as Error).message.split('\n').slice(0, 6).join('\n');
+            // an internal error (not a UserError with its own explanation) names where it came from
+            const where = (e as Error).name === 'RangeError' || (e as Error).name === 'TypeError' ? ` (${(e as Error).stack?.split('\n').find((l) => l.includes('.ts:'))?.trim() ?? 'no stack'})` : '';
+            const error = `${(e as Error).message.split('\n').slice(0, 6).join('\n')}${where}`;
             ctx.log(`emulated ${subject.id} ${edge.name}: ERROR ${error.split('\n')[0]}`);
-            return { subject, edge, rendered, error, seconds: seconds() };
+            return { subject, edge, rendered, counters, error, seconds: seconds() };
           }
         },
       })),

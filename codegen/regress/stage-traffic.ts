@@ -48,19 +48,21 @@ export function metricsCase(name: string, metrics: MetricResult[], hasBaseline: 
   };
 }
 
-/** Predicted µs of the catalog layers the subject serves (each layer × its count per forward pass). */
-export function predictedUs(subject: RegressSubject, use?: { act: { registers: number; smemBytes: number }; gemm: { registers: number; smemBytes: number } }): number {
+/** Predicted µs of each catalog's layers the subject serves (each layer × its count per forward pass). */
+export function predictedUs(subject: RegressSubject, use?: { act: { registers: number; smemBytes: number }; gemm: { registers: number; smemBytes: number } }): Record<string, number> {
   const plan = renderLayer(subject.spec, subject.tiles, subject).plan;
-  let total = 0;
+  const out: Record<string, number> = {};
   for (const catalog of subject.catalogs) {
+    let total = 0;
     for (const row of shapesFor(catalog)) {
       if (!subject.layers.includes(`${catalog.id}/${row.layer}`)) continue;
       const gemm = estimateGemmPlan(plan.gemm, { m: row.m, n: row.n, k: row.kPadded }, subject.target, use?.gemm);
       const act = estimateActPlan(plan.act, { m: row.m, k: row.kPadded }, subject.target, use?.act);
       total += (gemm.timeUs + act.timeUs) * row.count;
     }
+    out[catalog.id] = Math.round(total * 1000) / 1000;
   }
-  return Math.round(total * 1000) / 1000;
+  return out;
 }
 
 /** The GPU timing problem: big enough to fill the GPU, small enough for the reference's SVD. */
@@ -95,8 +97,10 @@ export async function trafficStage(ctx: StageContext): Promise<CaseResult[]> {
     const us = predictedUs(subject, use);
     observed.predictedUs = us;
     const base = ctx.baseline.subjects[subject.id]?.predictedUs;
-    const metric = compareMetric('predicted time (µs, cost model)', us, base, 'predictedUs');
-    results.push(metricsCase(`${subject.id} predicted`, [metric], base !== undefined, `predicted ${us.toFixed(1)} µs for ${subject.layers.length} catalog layer(s) on ${subject.target.id}${use ? ' (ptxas registers)' : ''}`, (performance.now() - t0) / 1000));
+    const metrics = Object.entries(us).map(([catalog, v]) => compareMetric(`predicted time of ${catalog} layers (µs, cost model)`, v, base?.[catalog], 'predictedUs'));
+    const hasBase = Object.keys(us).every((c) => base?.[c] !== undefined);
+    const text = Object.entries(us).map(([c, v]) => `${c} ${v.toFixed(1)} µs`).join(', ');
+    results.push(metricsCase(`${subject.id} predicted`, metrics, hasBase, `predicted ${text} on ${subject.target.id}${use ? ' (ptxas registers)' : ''}`, (performance.now() - t0) / 1000));
   }
   results.push(...(await gpuTiming(ctx)));
   return results;

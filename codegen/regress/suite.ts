@@ -67,6 +67,7 @@ export function mergeBaseline(before: Baseline, observed: StageContext['observed
       ...(old ?? {}),
       ...o,
       ...(old?.traffic || o.traffic ? { traffic: { ...(old?.traffic ?? {}), ...(o.traffic ?? {}) } } : {}),
+      ...(old?.predictedUs || o.predictedUs ? { predictedUs: { ...(old?.predictedUs ?? {}), ...(o.predictedUs ?? {}) } } : {}),
       // a GPU timing of other kernels is meaningless for these: dropped when the config changed
       ...(o.measuredUs || (sameKernels && old?.measuredUs) ? { measuredUs: { ...(sameKernels ? (old?.measuredUs ?? {}) : {}), ...(o.measuredUs ?? {}) } } : {}),
     };

@@ -1,13 +1,17 @@
 // `svdq-codegen verify`: random layers through a set of kernel configs on the emulator (or a GPU),
-// each compared with the references (compare.ts). The default set covers both dtypes, signed and u4
-// activations, f32 and f16 accumulation, register and cp.async staging, rank 0, an activation and the
-// qnext epilogue, and partial tiles (M = blockM + 17, two N blocks).
+// each compared with the references (compare.ts). The default set is in the target's format (INT4,
+// INT4 fp16 on Turing, NVFP4 + MXFP4 on sm_120a/121a) and covers both dtypes where the target has them,
+// u4 activations (INT4), f32 and f16 accumulation, register and cp.async staging, ranks 0/16/32, an
+// activation and the qnext epilogue, and partial tiles (M = blockM + 17, two N blocks).
 import { buildMany } from '../../codegen/cache.js';
 import { defaultTiles } from '../../codegen/default-tiles.js';
 import { parseUri } from '../../codegen/uri.js';
 import { UserError } from '../../dsl/errors.js';
 import { layer, type LayerInput } from '../../dsl/spec.js';
-import { resolveGpu } from '../../dsl/targets.js';
+import { gemmMmaFor } from '../../codegen/plan/gemm.js';
+import { withSlowInt4 } from '../../dsl/compat.js';
+import { formatByKind } from '../../dsl/formats.js';
+import { defaultFormatKind, resolveGpu, supportsBf16 } from '../../dsl/targets.js';
 import type { ActTile, GemmTile, KernelSpec, Target } from '../../dsl/types.js';
 import { toBits16 } from '../reference/float16.js';
 import type { LayerInputs } from '../reference/layer.js';
@@ -44,6 +48,10 @@ export interface VerifyOptions {
   backend: Backend;
   /** GEMM URIs to verify (their arch must match --gpu); the default set otherwise. */
   configs?: string[];
+  /** sm_90: build the INT4 m16n8k64 path anyway (dsl/compat.ts withSlowInt4; plans carry slowPath). */
+  allowSlowInt4?: boolean;
+  /** Only the first `limit` default configs (ignored with `configs`). */
+  limit?: number;
   seed?: number;
   /** Parallel builds (default: the cores). */
   concurrency?: number;
@@ -51,21 +59,71 @@ export interface VerifyOptions {
 }
 
 const SMALL_TILE: GemmTile = { blockM: 64, blockN: 64, blockK: 64, warpsM: 2, warpsN: 2, stages: 2, staging: 'smem', accum: 'f32' };
+const REG_TILE_1WARP: GemmTile = { blockM: 32, blockN: 32, blockK: 64, warpsM: 1, warpsN: 1, stages: 1, staging: 'reg', accum: 'f32' };
 
-/** The default configs for a target: variants of spec and tile that exercise distinct code paths. */
-export function defaultVerifyConfigs(target: Target): VerifyConfig[] {
-  const variants: Array<{ spec: LayerInput; gemm?: Partial<GemmTile> }> = [
+type Variant = { spec: LayerInput; gemm?: Partial<GemmTile> };
+
+/** INT4 on sm_80/86/89 (and an sm_90 slow-path target): both dtypes, u4, f16 accumulation, both stagings, qnext. */
+function int4Variants(): Variant[] {
+  return [
     { spec: { dtype: 'bf16', lowRank: 32, epilogue: ['bias', 'lowrank'] } },
     { spec: { dtype: 'fp16', lowRank: 32, epilogue: ['bias', 'lowrank'] }, gemm: SMALL_TILE },
     { spec: { dtype: 'bf16', lowRank: 16, activation: 'unsigned', epilogue: ['bias', 'lowrank'] }, gemm: { ...SMALL_TILE, staging: 'reg' } },
     { spec: { dtype: 'bf16', lowRank: 32, epilogue: ['bias', 'lowrank'] }, gemm: { ...SMALL_TILE, accum: 'f16' } },
-    { spec: { dtype: 'fp16', lowRank: 0, epilogue: [] }, gemm: { blockM: 32, blockN: 32, blockK: 64, warpsM: 1, warpsN: 1, stages: 1, staging: 'reg', accum: 'f32' } },
+    { spec: { dtype: 'fp16', lowRank: 0, epilogue: [] }, gemm: REG_TILE_1WARP },
     { spec: { dtype: 'bf16', lowRank: 32, epilogue: ['bias', 'lowrank', 'silu'] }, gemm: { ...SMALL_TILE, blockK: 128, stages: 3 } },
     {
       spec: { dtype: 'bf16', lowRank: 32, epilogue: ['bias', 'lowrank', 'gelu', { op: 'qnext', format: { kind: 'int4', group: 64, scaleDtype: 'bf16' }, lowRankDown: 32, keepOutput: true }] },
       gemm: { ...SMALL_TILE, blockN: 128, warpsN: 2 },
     },
   ];
+}
+
+/** sm_75 (Turing): INT4 with fp16 activations and scales, register staging only (no bf16, no cp.async). */
+function turingVariants(): Variant[] {
+  const fmt = formatByKind('int4', 'fp16');
+  const reg: Partial<GemmTile> = { ...SMALL_TILE, staging: 'reg' };
+  return [
+    { spec: { dtype: 'fp16', format: fmt, lowRank: 32, epilogue: ['bias', 'lowrank'] }, gemm: reg },
+    { spec: { dtype: 'fp16', format: fmt, lowRank: 16, activation: 'unsigned', epilogue: ['bias', 'lowrank'] }, gemm: { ...reg, accum: 'f16' } },
+    { spec: { dtype: 'fp16', format: fmt, lowRank: 0, epilogue: [] }, gemm: REG_TILE_1WARP },
+    {
+      spec: { dtype: 'fp16', format: fmt, lowRank: 32, epilogue: ['bias', 'lowrank', 'gelu', { op: 'qnext', format: fmt, lowRankDown: 32, keepOutput: true }] },
+      gemm: { ...reg, blockN: 128, warpsN: 2 },
+    },
+  ];
+}
+
+/** sm_120a/121a: NVFP4 and MXFP4 (bf16 data, fp32 accumulation, signed e2m1 activations), both stagings, qnext. */
+function fp4Variants(): Variant[] {
+  const per = (kind: 'nvfp4' | 'mxfp4'): Variant[] => [
+    { spec: { dtype: 'bf16', format: kind, lowRank: 32, epilogue: ['bias', 'lowrank'] } },
+    { spec: { dtype: 'fp16', format: kind, lowRank: 16, epilogue: ['bias', 'lowrank', 'silu'] }, gemm: { ...SMALL_TILE, staging: 'reg' } },
+    {
+      spec: { dtype: 'bf16', format: kind, lowRank: 32, epilogue: ['bias', 'lowrank', 'gelu', { op: 'qnext', format: formatByKind(kind), lowRankDown: 32, keepOutput: true }] },
+      gemm: { ...SMALL_TILE, blockN: 128, warpsN: 2 },
+    },
+  ];
+  // Interleaved (NVFP4, MXFP4, NVFP4, …) so that any prefix (`limit`) covers both formats.
+  const nv = per('nvfp4');
+  const mx = per('mxfp4');
+  return nv.flatMap((v, i) => [v, mx[i]!]);
+}
+
+/**
+ * The default configs for a target: variants of spec and tile that exercise distinct code paths, in the
+ * target's own 4-bit format (dsl/targets.ts `defaultFormatKind`): INT4 on sm_80/86/89, INT4 fp16 with
+ * register staging on sm_75, NVFP4 and MXFP4 on sm_120a/121a. A target with no 4-bit MMA is a UserError.
+ */
+export function defaultVerifyConfigs(target: Target): VerifyConfig[] {
+  const kind = defaultFormatKind(target);
+  if (kind === undefined) {
+    const why = target.arch === 'sm_90' || target.arch === 'sm_100a' ? gemmMmaFor('int4', target) : undefined;
+    const detail = why && 'problem' in why ? why.problem : `${target.name} (${target.arch}) has no 4-bit MMA`;
+    const hint = target.arch === 'sm_90' ? ' (or pass --allow-slow-int4 to build the INT4 path anyway, not a fast path)' : '';
+    throw new UserError(`--gpu ${target.id}: no built-in verify configs — ${detail}${hint}`);
+  }
+  const variants = kind !== 'int4' ? fp4Variants() : supportsBf16(target) ? int4Variants() : turingVariants();
   return variants.map(({ spec: input, gemm }) => {
     const spec = layer(input);
     const tiles = defaultTiles(spec, target);
@@ -114,9 +172,9 @@ function problemFor(c: VerifyConfig): { M: number; N: number; K: number } {
 }
 
 export async function verifyConfigs(o: VerifyOptions): Promise<VerifyRow[]> {
-  const target = resolveGpu(o.gpu);
+  const target = o.allowSlowInt4 ? withSlowInt4(resolveGpu(o.gpu)) : resolveGpu(o.gpu);
   if (o.backend === 'gpu') await requireGpu(target.arch);
-  const configs = o.configs && o.configs.length > 0 ? configsFromUris(o.configs, target) : defaultVerifyConfigs(target);
+  const configs = o.configs && o.configs.length > 0 ? configsFromUris(o.configs, target) : defaultVerifyConfigs(target).slice(0, o.limit);
   const seed = o.seed ?? 1;
   const jobs = configs.map((c) => ({
     label: `${c.spec.dtype} ${c.spec.epilogue.map((e) => e.op).join('-') || 'plain'}`,

@@ -14,6 +14,7 @@ import { mergeDbFiles } from '../../tuner/shard.js';
 import { tune } from '../../tuner/tune.js';
 import { resolveGpu } from '../../dsl/targets.js';
 import type { TuneRecord } from '../../tuner/records.js';
+import type { GemmTile } from '../../dsl/types.js';
 import { fakeCompiler, fakeRunner } from './fixtures/doubles.js';
 
 const SHAPES = ['256x3072x3072', '512x1024x1024', '1000x1024x2048'];
@@ -141,9 +142,10 @@ describe('tune (measure mode on the emulator backend, fake runner)', () => {
     const target = resolveGpu('sm_89');
     const job = buildJobs(target, { shapes: ['512x1024x1024'] })[0];
     const top = gemmCandidates(job.spec, job.problem, target).ranked[0].tile;
-    const isTop = (t: { blockM: number; blockN: number }) => t.blockM === top.blockM && t.blockN === top.blockN;
+    const isTop = (t: GemmTile) => JSON.stringify(t) === JSON.stringify(top);
     const runner = fakeRunner({ gemmUs: (bm, bn, s) => 1000 / bn + bm / 100 + s, wrong: isTop });
     const r = await tune({ ...base, mode: 'measure', backend: 'emu', db: join(await tmp(), 'db.json'), shapes: ['512x1024x1024'], compiler: fakeCompiler(), runner, topK: 4 });
+    expect(r.failures).toEqual([]);
     const rec = r.records[0];
     expect(rec.timing.label).toBe('measured');
     expect(rec.timing.clock).toBe('emulator-wall');
@@ -157,7 +159,7 @@ describe('tune (measure mode on the emulator backend, fake runner)', () => {
     expect(new Set(timed.slice(0, distinct)).size).toBe(distinct);
     const wrong = rec.candidates.filter((c) => c.status === 'incorrect');
     expect(wrong.length).toBeGreaterThan(0);
-    const topText = `_m${top.blockM}n${top.blockN}k`;
+    const topText = `_m${top.blockM}n${top.blockN}k${top.blockK}_w${top.warpsM}x${top.warpsN}_s${top.stages}_${top.staging}_`;
     for (const c of wrong) expect(c.gemmUri).toContain(topText);
     expect(rec.gemmUri).not.toContain(topText);
     const measured = rec.candidates.filter((c) => c.label === 'measured');

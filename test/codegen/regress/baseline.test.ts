@@ -10,7 +10,7 @@ const traffic = { globalLoadBytes: 1000, globalStoreBytes: 64, globalLoadSectors
 
 function sample(): Baseline {
   const b = emptyBaseline('13.0.88');
-  b.subjects['rtx4090/b'] = { uris: { act: 'act_b', gemm: 'w4a4_b' }, compile: { act: resources, gemm: resources }, predictedUs: 10 };
+  b.subjects['rtx4090/b'] = { uris: { act: 'act_b', gemm: 'w4a4_b' }, compile: { act: resources, gemm: resources }, predictedUs: { 'flux.1-dev': 10 } };
   b.subjects['rtx4090/a'] = { uris: { act: 'act_a', gemm: 'w4a4_a' }, traffic: { 'M=1': { act: traffic, gemm: traffic } }, measuredUs: { 'RTX 4090': 12.5 } };
   return b;
 }
@@ -46,11 +46,11 @@ describe('regress baseline file', () => {
     const after = sample();
     after.subjects['rtx4090/b'].compile!.gemm = { ...resources, registers: 104 };
     delete after.subjects['rtx4090/a'].measuredUs;
-    after.subjects['rtx4090/c'] = { uris: { act: 'x', gemm: 'y' }, predictedUs: 3 };
+    after.subjects['rtx4090/c'] = { uris: { act: 'x', gemm: 'y' }, predictedUs: { 'qwen-image': 3 } };
     const lines = diffBaselines(before, after);
     expect(lines).toContain('~ subjects.rtx4090/b.compile.gemm.registers: 100 → 104');
     expect(lines).toContain('- subjects.rtx4090/a.measuredUs.RTX 4090: 12.5');
-    expect(lines).toContain('+ subjects.rtx4090/c.predictedUs: 3');
+    expect(lines).toContain('+ subjects.rtx4090/c.predictedUs.qwen-image: 3');
     expect(diffBaselines(before, sample())).toEqual([]);
   });
 

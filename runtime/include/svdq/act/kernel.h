@@ -11,7 +11,8 @@
 // When the rank does not fit the accumulator budget the kernel makes kPasses passes over X, each for
 // kRankChunk ranks (X is re-read, from L2; codes are produced in the first pass only).
 // When several warps cover different rows (kWarpsM > 1), each K step's lora_down tiles (kBlockK/16
-// k-tiles × the pass's rank tiles) are staged once per block in shared memory by cp.async (kStageDown),
+// k-tiles × the pass's rank tiles) are staged once per block in shared memory (cp.async; ldg + sts on
+// sm_75) (kStageDown),
 // so lora_down is read once per block and row iteration instead of once per warp; the MMAs and their
 // order are unchanged. Every choice comes from the planner (codegen/plan/act.ts) through the ActConfig.
 #pragma once
@@ -101,10 +102,16 @@ __device__ __forceinline__ void stage_down(uint4* tiles, const typename C::T* lo
     const int lane = x % 32, r = (x / 32) % C::kRankTiles, c16 = c16_0 + x / (32 * C::kRankTiles);
     const bool ok = c16 < K / 16;
     const size_t idx = ok ? ((static_cast<size_t>(c16) * R16 + rank_tile0 + r) * 32 + lane) * 8 : 0;
-    arch::cp_async_cg16(tiles + x, lora_down + idx, ok ? 16u : 0u);
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 800  // sm_75: no cp.async, a 16-byte ldg + sts instead
+    sts(tiles + x, ok ? ldg_nc(reinterpret_cast<const uint4*>(lora_down + idx)) : make_uint4(0u, 0u, 0u, 0u));
+#else
+    arch::cp_async_cg16(tiles + x, lora_down + idx, ok ? 16u : 0u);  // 0: zero-filled, nothing read
+#endif
   }
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800
   arch::cp_async_commit();
   arch::cp_async_wait<0>();
+#endif
   __syncthreads();
 }
 
