@@ -6,7 +6,7 @@ import { generateCatalog } from '../../codegen/generate.js';
 export function register(program: Command): void {
   program
     .command('gen')
-    .description('render the built-in kernels (FLUX.1-dev, Qwen-Image; sm_80/86/89) into generated/')
+    .description('render the built-in kernels (FLUX.1-dev, Qwen-Image; INT4 sm_75/80/86/89, NVFP4/MXFP4 sm_120a/121a) into generated/')
     .option('--check', 'compare only; exit 1 when generated/ is stale')
     .option('--out <dir>', 'output directory (default: <repo>/generated)')
     .action(async (o) => {

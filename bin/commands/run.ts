@@ -4,6 +4,8 @@ import type { Command } from 'commander';
 import { UserError } from '../../dsl/errors.js';
 import type { Backend } from '../../runtime/harness/harness.js';
 import { runLayerFile } from '../../runtime/harness/run-file.js';
+import { isSlowInt4Target, slowInt4Warning, withSlowInt4 } from '../../dsl/compat.js';
+import { resolveGpu } from '../../dsl/targets.js';
 
 export function backendArg(v: string): Backend {
   if (v !== 'emu' && v !== 'gpu') throw new UserError(`--backend: ${JSON.stringify(v)} is not valid; expected emu (the CPU emulator) or gpu`);
@@ -28,8 +30,13 @@ export function register(program: Command): void {
     .option('--act-config <uri>', 'activation kernel URI (act_…) instead of the default tile')
     .option('--group <g>', 'group size when quantizing a float `weight` (default 64)', groupArg)
     .option('--time', 'also time the layer (GPU: CUDA events; emulator: wall clock, not a GPU time)')
+    .option('--allow-slow-int4', 'sm_90 only: build the INT4 m16n8k64 path anyway (Hopper has no 4-bit fast path; labelled slow)')
     .option('--json', 'print the result as JSON')
     .action(async (o) => {
+      if (o.allowSlowInt4) {
+        const slow = withSlowInt4(resolveGpu(o.gpu));
+        if (isSlowInt4Target(slow)) process.stderr.write(`${slowInt4Warning(slow)}\n`);
+      }
       const r = await runLayerFile({
         gpu: o.gpu,
         backend: o.backend,
@@ -39,6 +46,7 @@ export function register(program: Command): void {
         actConfig: o.actConfig,
         group: o.group,
         time: o.time ? {} : undefined,
+        allowSlowInt4: o.allowSlowInt4,
       });
       if (o.json) {
         process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);

@@ -7,6 +7,7 @@ import { parseUri } from '../../codegen/uri.js';
 import { UserError } from '../../dsl/errors.js';
 import { validateSpec } from '../../dsl/spec.js';
 import { resolveGpu } from '../../dsl/targets.js';
+import { withSlowInt4 } from '../../dsl/compat.js';
 import type { ActTile, EpilogueOp, GemmTile, KernelSpec, Target } from '../../dsl/types.js';
 import { toBits16 } from '../reference/float16.js';
 import { toFloat64 } from '../reference/tensors.js';
@@ -28,6 +29,8 @@ export interface RunFileOptions {
   /** Group for quantizing a float `weight` (default 64). */
   group?: 32 | 64 | 128;
   time?: TimingRequest;
+  /** sm_90 only: build the INT4 m16n8k64 path although Hopper has no 4-bit fast path (labelled slow). */
+  allowSlowInt4?: boolean;
 }
 
 export interface RunFileResult {
@@ -99,7 +102,7 @@ async function readNext(file: string, spec: KernelSpec, f: LayerFile): Promise<v
 }
 
 export async function runLayerFile(o: RunFileOptions): Promise<RunFileResult> {
-  const target = resolveGpu(o.gpu);
+  const target = o.allowSlowInt4 ? withSlowInt4(resolveGpu(o.gpu)) : resolveGpu(o.gpu);
   if (o.backend === 'gpu') await requireGpu(target.arch); // before reading or building anything
   const file = await readLayerFile(o.input, { group: o.group });
   let spec = specFromFile(file);

@@ -16,7 +16,7 @@ describe('renderCatalog', () => {
     const b = renderCatalog();
     expect([...a.entries()]).toEqual([...b.entries()]);
     const manifest = JSON.parse(a.get('manifest.json')!);
-    expect(manifest.archs).toEqual(['sm_80', 'sm_86', 'sm_89', 'sm_120a', 'sm_121a']);
+    expect(manifest.archs).toEqual(['sm_75', 'sm_80', 'sm_86', 'sm_89', 'sm_120a', 'sm_121a']);
     expect(manifest.catalogs).toEqual(['flux.1-dev', 'qwen-image']);
     for (const k of manifest.kernels) {
       expect(a.has(k.file)).toBe(true);
@@ -52,20 +52,20 @@ describe('generateCatalog', () => {
     const edited = files.find((f) => f.endsWith('.cu'))!;
     writeFileSync(path.join(out, edited), '// hand edit\n');
     rmSync(path.join(out, 'manifest.json'));
-    mkdirSync(path.join(out, 'kernels', 'sm_75'), { recursive: true });
-    writeFileSync(path.join(out, 'kernels', 'sm_75', 'old.cu'), '// stale\n');
+    mkdirSync(path.join(out, 'kernels', 'sm_90'), { recursive: true });
+    writeFileSync(path.join(out, 'kernels', 'sm_90', 'old.cu'), '// stale\n');
     mkdirSync(path.join(out, 'dispatch'), { recursive: true });
     writeFileSync(path.join(out, 'dispatch', 'tuner-owned.h'), '// tuner\n');
 
     const check = await generateCatalog({ outDir: out, check: true });
     expect(check.upToDate).toBe(false);
     expect(check.changed.sort()).toEqual([edited, 'manifest.json'].sort());
-    expect(check.stale).toEqual(['kernels/sm_75/old.cu']);
+    expect(check.stale).toEqual(['kernels/sm_90/old.cu']);
     expect(readFileSync(path.join(out, edited), 'utf8')).toBe('// hand edit\n');
 
     const fix = await generateCatalog({ outDir: out });
-    expect(fix.stale).toEqual(['kernels/sm_75/old.cu']);
-    expect(existsSync(path.join(out, 'kernels', 'sm_75'))).toBe(false);
+    expect(fix.stale).toEqual(['kernels/sm_90/old.cu']);
+    expect(existsSync(path.join(out, 'kernels', 'sm_90'))).toBe(false);
     expect(readFileSync(path.join(out, 'dispatch', 'tuner-owned.h'), 'utf8')).toBe('// tuner\n');
     expect((await generateCatalog({ outDir: out, check: true })).upToDate).toBe(true);
   });

@@ -82,8 +82,8 @@ describe('planAct', () => {
     // 16 rows, 2 warps: both split K, but one 64-channel unit per step cannot be shared.
     expect(problems(spec(), { blockM: 16, blockK: 64, warps: 2 })).toMatch(/tile\.blockK: 64 gives 1 quantization unit.*multiple of 128/);
     expect(problems(spec({ lowRank: { rank: 20 } }), { blockM: 32, blockK: 64, warps: 1 })).toMatch(/spec\.lowRank\.rank: 20/);
-    expect(problems(spec(), { blockM: 32, blockK: 64, warps: 1 }, 'sm_75')).toMatch(/rank: 32 needs mma\.m16n8k16/);
-    expect(problems(spec({ lowRank: { rank: 0 } }), { blockM: 32, blockK: 64, warps: 1 }, 'sm_75')).toBe('');
+    expect(problems(spec({ dtype: 'bf16' }), { blockM: 32, blockK: 64, warps: 1 }, 'sm_75')).toMatch(/spec\.dtype: 'bf16' needs bf16 tensor cores/);
+    expect(problems(spec(), { blockM: 32, blockK: 64, warps: 1 }, 'sm_75')).toBe('');
     const nvfp4: QuantFormat = { kind: 'nvfp4', group: 16, scaleDtype: 'ue4m3' };
     expect(problems(spec({ format: nvfp4 }), { blockM: 32, blockK: 64, warps: 1 })).toBe('');
     expect(problems(spec({ format: nvfp4, activation: { unsigned: true, shift: 0.171875 } }), { blockM: 32, blockK: 64, warps: 1 })).toMatch(
