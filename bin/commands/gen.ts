@@ -2,6 +2,8 @@
 // with --check nothing is written and the exit code says whether generated/ is stale (CI runs it).
 import type { Command } from 'commander';
 import { generateCatalog } from '../../codegen/generate.js';
+import { generateUserSpecs } from '../../codegen/generate-user.js';
+import { UserError } from '../../dsl/errors.js';
 
 export function register(program: Command): void {
   program
@@ -9,7 +11,16 @@ export function register(program: Command): void {
     .description('render the built-in kernels (FLUX.1-dev, Qwen-Image; INT4 sm_75/80/86/89, NVFP4/MXFP4 sm_120a/121a) into generated/')
     .option('--check', 'compare only; exit 1 when generated/ is stale')
     .option('--out <dir>', 'output directory (default: <repo>/generated)')
+    .option('--spec <file.ts>', "render the kernels of your own DSL file instead (needs --gpu and --out)")
+    .option('--gpu <gpu>', 'with --spec: target GPU, an arch (sm_89) or a card id')
     .action(async (o) => {
+      if (o.spec) {
+        if (!o.gpu || !o.out) throw new UserError('--spec: also give --gpu (e.g. sm_89) and --out (a folder of your own; generated/ holds the built-in catalog)');
+        if (o.check) throw new UserError('--check: not allowed with --spec (it checks the built-in catalog)');
+        const kernels = await generateUserSpecs({ specFile: o.spec, gpu: o.gpu, outDir: o.out });
+        for (const k of kernels) process.stdout.write(`${k.label}: ${k.file}\n`);
+        return;
+      }
       const r = await generateCatalog({ outDir: o.out, check: Boolean(o.check) });
       const kernels = r.files.filter((f) => f.endsWith('.cu')).length;
       if (o.check) {
