@@ -35,11 +35,12 @@ async function buildThroughCli(out: string, gpu: string, catalog: string): Promi
 export async function exportStage(ctx: StageContext): Promise<CaseResult[]> {
   const t0 = performance.now();
   const seconds = () => (performance.now() - t0) / 1000;
-  const first = ctx.subjects[0];
-  if (!first) return [];
+  if (ctx.subjects.length === 0) return [];
+  // The consumer's layer: int4 bf16 signed, bias + low rank at the catalog rank; the package is built
+  // for the first target that has one (sm_75 runs fp16, the FP4 archs other formats).
+  const plain = ctx.subjects.find((s) => s.spec.format.kind === 'int4' && s.spec.dtype === 'bf16' && !s.spec.activation.unsigned && s.spec.epilogue.map((e) => e.op).join('-') === 'bias-lowrank');
+  const first = plain ?? ctx.subjects[0];
   const specs = ctx.subjects.filter((s) => s.target.id === first.target.id).map((s) => s.spec);
-  // The consumer's layer: int4 bf16 signed, bias + low rank at the catalog rank (every catalog has one).
-  const plain = ctx.subjects.find((s) => s.target.id === first.target.id && s.spec.format.kind === 'int4' && s.spec.dtype === 'bf16' && !s.spec.activation.unsigned && s.spec.epilogue.map((e) => e.op).join('-') === 'bias-lowrank');
   const name = `export ${first.target.id} (emulation library + C consumer)`;
   const fail = (message: string): CaseResult[] => [{ stage: 'export', name, status: 'failed', message, metrics: [], seconds: seconds() }];
   if (!plain) return [{ stage: 'export', name, status: 'skipped', message: 'no int4 bf16 bias+low-rank spec in the selection for the C consumer to run', metrics: [], seconds: 0 }];
