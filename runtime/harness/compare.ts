@@ -2,7 +2,8 @@
 // bit-identical; X·L1 and Y within a bound made of one unit in the last place of the stored value
 // plus a small multiple of Σ|terms| (PTX leaves the 16-bit MMA's summation order open; f16 cross-group
 // accumulation gets a looser multiple); qnext codes bit-identical when recomputed from the kernel's own
-// Y. The float64 layer's error is reported, never gated.
+// Y; the next layer's X·L1 against the layer recomputed from the kernel's own X·L1, within the Y bound
+// propagated through |L1|. The float64 layer's error is reported, never gated.
 import type { KernelSpec } from '../../dsl/types.js';
 import { fromBits16 } from '../reference/float16.js';
 import { kernelPrecisionLayer, matmulNT, referenceLayer, type LayerInputs } from '../reference/layer.js';
@@ -93,11 +94,10 @@ export function maxAbs(v: ArrayLike<number>, floor = 0): number {
 
 /**
  * Bound of the qnext low-rank down `Y·L1ᵀ` per slice (slice s reads Y's columns [s·blockN, (s+1)·blockN)),
- * laid out like the concatenated slices [s][m·R + r]. The kernel multiplies its own stored Y, which may
- * differ from the reference's Y by ΔY (an fp32 X·L1 summed in another order rounds one 16-bit step away
- * before the up projection and moves a whole row of Y): the difference carries Σ_n |ΔY[m,n]|·|L1[r,n]|,
- * with ΔY the measured one when Y is stored and the Y bound otherwise, plus the fp32 summation-order
- * term 2⁻²⁰·Σ_n |Y[m,n]|·|L1[r,n]| (as for X·L1).
+ * laid out like the concatenated slices [s][m·R + r] (docs/numerics.md "Tolerances"). The kernel
+ * multiplies its own Y, which may differ from the reference's by ΔY: the difference carries
+ * Σ_n |ΔY[m,n]|·|L1[r,n]|, with ΔY the measured one when Y is stored and the Y bound otherwise, plus the
+ * fp32 summation-order term 2⁻²⁰·Σ_n (|Y[m,n]| + |Y′[m,n]|)·|L1[r,n]| (as for X·L1).
  */
 export function nextDownBound(
   yRef: Float64Array,
@@ -205,9 +205,15 @@ export function compareLayer(run: LayerRunResult, inputs: LayerInputs, spec: Ker
       checks.push(bounded('qnext scales', gs, ws, (i) => 2 * ulp16(ws[i], dtype)));
     }
     if (run.nextLoraAct && ref.nextLoraAct && next?.loraDown) {
+      // The GEMM rounds the act kernel's own X·L1 to 16 bits; a reference given that X·L1 (itself checked
+      // above) has no row-wide Y shift from an `a` rounded one step away, so Y's remaining freedom is one
+      // final rounding, the activation's SFU tolerance and the summation orders — propagated through |L1|.
+      const own = R > 0 && run.loraAct && ops.has('lowrank') ? kernelPrecisionLayer({ ...inp, loraActSlices: [run.loraAct] }, spec, { accum: tile.accum }) : ref;
+      const yOwn = Float64Array.from(own.y, (b) => fromBits16(b, dtype));
+      const yOwnBound = (i: number): number => ulp16(yOwn[i], dtype) + (activation ? 2 ** -10 * Math.abs(yOwn[i]) : 0) + sumFactor * terms[i];
       const stored = run.y ? Float64Array.from(run.y, (b) => fromBits16(b, dtype)) : undefined;
-      const bound = nextDownBound(yRef, stored, yBound, Float64Array.from(next.loraDown, (b) => fromBits16(b, dtype)), M, N, q.lowRankDown.rank, next.blockN);
-      checks.push(bounded('next X·L1 (fp32)', concat(run.nextLoraAct), concat(ref.nextLoraAct), (i) => bound[i]));
+      const bound = nextDownBound(yOwn, stored, yOwnBound, Float64Array.from(next.loraDown, (b) => fromBits16(b, dtype)), M, N, q.lowRankDown.rank, next.blockN);
+      checks.push(bounded('next X·L1 (fp32)', concat(run.nextLoraAct), concat(own.nextLoraAct!), (i) => bound[i]));
     }
   }
   if (run.findings.length > 0) {

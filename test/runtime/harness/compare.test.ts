@@ -6,11 +6,12 @@ import { selectSubjects } from '../../../codegen/regress/subjects.js';
 import { buildHarness } from '../../../runtime/harness/harness.js';
 import { runLayer, type LayerRunResult } from '../../../runtime/harness/run-layer.js';
 import { compareLayer, concat, maxAbs, nextDownBound } from '../../../runtime/harness/compare.js';
-import type { LayerInputs } from '../../../runtime/reference/layer.js';
+import { kernelPrecisionLayer, type LayerInputs } from '../../../runtime/reference/layer.js';
 
 // The FLUX.1-dev catalog's GELU → qnext GEMM (keepOutput false) at M = 145, seed 1: row 92's fp32 X·L1
 // rounds to a different bf16 before the up projection, which moves that whole row of Y (within the Y
-// bound) and with it the next layer's X·L1 by Σ|ΔY|·|L1| — 2.7× the old flat 2⁻¹²·max bound.
+// bound) and with it the next layer's X·L1 by Σ|ΔY|·|L1| — 2.7× the old flat 2⁻¹²·max bound. The check
+// now compares with the layer recomputed from the kernel's own X·L1, within the Y bound through |L1|.
 const subject = selectSubjects({ gpus: ['sm_89'], catalogs: ['flux.1-dev'], budget: 'quick' }).find((s) => s.id.endsWith('bias-lora-gelu-qnext.int4u4g64.r32'));
 if (!subject) throw new Error('the FLUX.1-dev catalog has no GELU → qnext r32 subject on sm_89');
 const edge = edgeCases(subject, 'quick').find((e) => e.name.startsWith('M=145 '));
@@ -34,6 +35,15 @@ describe('compareLayer on the catalog GELU → qnext chain at M = 145', () => {
     expect(qnextOp).toMatchObject({ op: 'qnext', keepOutput: false, lowRankDown: { rank: 32 } });
     expect(run.y).toBeUndefined();
     expect(run.nextLoraAct?.length).toBeGreaterThan(1); // one slice per N block
+  });
+
+  it('exercises the shift: the kernel next X·L1 is off the plain reference by more than the old flat 2⁻¹²·max bound', () => {
+    const ref = kernelPrecisionLayer({ ...inputs, next: { ...inputs.next!, blockN: run.plan.gemm.tile.blockN } }, edge.spec, { accum: run.plan.gemm.tile.accum });
+    const got = concat(run.nextLoraAct!);
+    const want = concat(ref.nextLoraAct!);
+    let worst = 0;
+    for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]));
+    expect(worst).toBeGreaterThan(2 ** -12 * maxAbs(want));
   });
 
   it('passes: the next X·L1 bound carries the Y difference', () => {
