@@ -10,9 +10,9 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { gemmTraffic } from '../../codegen/plan/gemm.js';
 import type { EpilogueOp, GemmTile, KernelSpec } from '../../dsl/types.js';
-import { WORK_DIR, buildGemmSuite, checkerFindings, compare, makeCase, planFor, runBundle, sameBytes, writeBundle, type GemmCase } from './gemm/case.js';
+import { checkConfig } from './gemm/suite.js';
+import { WORK_DIR, buildGemmSuite, compare, makeCase, planFor, runBundle, writeBundle, type GemmCase } from './gemm/case.js';
 
 const int4 = (group: 32 | 64 | 128, scaleDtype: 'fp16' | 'bf16') => ({ kind: 'int4' as const, group, scaleDtype });
 const S4 = { unsigned: false, shift: 0 };
@@ -106,32 +106,7 @@ describe('INT4 GEMM on the emulator', () => {
 
   for (const [ci, cfg] of CONFIGS.entries()) {
     it(cfg.name, async () => {
-      const plan = planFor(cfg.spec, cfg.tile);
-      for (const [si, shape] of cfg.shapes.entries()) {
-        const c: GemmCase = { ...shape, seed: 1000 * ci + si };
-        const d = makeCase(cfg.spec, cfg.tile, c);
-        const dir = path.join(WORK_DIR, 'cases', `${ci}-${si}`);
-        rmSync(dir, { recursive: true, force: true });
-        writeBundle(dir, cfg.spec, plan, c, d);
-        const [a, b] = [await runBundle(bin, plan, dir, path.join(dir, 'run1')), await runBundle(bin, plan, dir, path.join(dir, 'run2'))];
-        const label = `${plan.uri} M=${c.M} N=${c.N} K=${c.K}`;
-        expect(checkerFindings(a), label).toEqual([]);
-        expect(a.files.size, label).toBeGreaterThan(0);
-        expect(sameBytes(a, b), `${label}: two runs differ`).toBe(true);
-        const cmp = compare(cfg.spec, plan, c, d, a);
-        expect(cmp.failures, label).toEqual([]);
-        const traffic = gemmTraffic(plan, { m: c.M, n: c.N, k: c.K, slices: c.slices });
-        const counters = a.reports[0]!.counters;
-        expect(counters.global.load.bytes, `${label}: global bytes loaded`).toBe(traffic.globalBytesLoaded);
-        expect(counters.global.store.bytes, `${label}: global bytes stored`).toBe(traffic.globalBytesStored);
-        expect(counters.shared.load.bankConflicts ?? 0, `${label}: shared-memory load bank conflicts`).toBe(0);
-        expect(counters.shared.store.bankConflicts ?? 0, `${label}: shared-memory store bank conflicts`).toBe(0);
-        expect(counters.instructions[traffic.mmaInstruction] ?? 0, `${label}: ${traffic.mmaInstruction}`).toBe(32 * traffic.mmaInstructions);
-        errors.push({
-          config: cfg.name, uri: plan.uri, shape: `M=${c.M} N=${c.N} K=${c.K}`,
-          worstToleranceRatio: cmp.yWorstRatio, relErrVsFloat64: cmp.yRelErr64, referenceRelErrVsFloat64: cmp.yRelErrRef64,
-        });
-      }
+      for (const row of await checkConfig(bin, cfg, 1000 * ci, 'sm_89', 'cases')) errors.push({ config: cfg.name, ...row });
     });
   }
 

@@ -20,6 +20,7 @@ export interface CaseError {
   shape: string;
   worstToleranceRatio: number;
   relErrVsFloat64: number;
+  referenceRelErrVsFloat64: number;
 }
 
 /** Runs every shape of `cfg` on the suite binary `bin` (built for `arch`) and asserts every gate. */
@@ -47,7 +48,7 @@ export async function checkConfig(bin: string, cfg: SuiteConfig, seedBase: numbe
     expect(counters.shared.load.bankConflicts ?? 0, `${label}: shared-memory load bank conflicts`).toBe(0);
     expect(counters.shared.store.bankConflicts ?? 0, `${label}: shared-memory store bank conflicts`).toBe(0);
     expect(counters.instructions[traffic.mmaInstruction] ?? 0, `${label}: ${traffic.mmaInstruction}`).toBe(32 * traffic.mmaInstructions);
-    rows.push({ uri: plan.uri, shape: `M=${c.M} N=${c.N} K=${c.K}`, worstToleranceRatio: cmp.yWorstRatio, relErrVsFloat64: cmp.yRelErr64 });
+    rows.push({ uri: plan.uri, shape: `M=${c.M} N=${c.N} K=${c.K}`, worstToleranceRatio: cmp.yWorstRatio, relErrVsFloat64: cmp.yRelErr64, referenceRelErrVsFloat64: cmp.yRelErrRef64 });
   }
   return rows;
 }
