@@ -48,54 +48,56 @@ export function tuningSpace(target: Target, opts: { allowF16Accum?: boolean } = 
   return opts.allowF16Accum ? space : { ...space, gemm: { ...space.gemm, accum: space.gemm.accum.filter((a) => a === 'f32') } };
 }
 
-export function gemmCandidates(spec: KernelSpec, problem: Problem, target: Target, space: SearchSpace = tuningSpace(target)): Pruned<GemmCandidate> {
-  const ranked: GemmCandidate[] = [];
+/** Drops the tiles with a problem (first reason counted), plans and estimates the rest, fastest first. */
+function rankTiles<T, P extends { uri: string; regEstimate: number; smemBytes: number }>(
+  tiles: Iterable<T>,
+  problemOf: (tile: T) => string | undefined,
+  plan: (tile: T) => P,
+  estimate: (plan: P) => KernelEstimate,
+): Pruned<Candidate<P, T>> {
+  const ranked: Candidate<P, T>[] = [];
   const dropped: Record<string, number> = {};
   let enumerated = 0;
-  for (const tile of enumerateGemmTiles(space, spec)) {
+  for (const tile of tiles) {
     enumerated++;
-    try {
-      checkTileOnTarget(tile, target);
-    } catch (e) {
-      bump(dropped, (e as Error).message);
+    const problem = problemOf(tile);
+    if (problem !== undefined) {
+      bump(dropped, problem);
       continue;
     }
-    const problems = gemmTileProblems(spec, tile, target);
-    if (problems.length) {
-      bump(dropped, problems[0]);
-      continue;
-    }
-    const plan = planGemm(spec, tile, target);
-    const estimate = estimateGemmPlan(plan, problem, target);
-    if (!Number.isFinite(estimate.timeUs)) {
+    const p = plan(tile);
+    const e = estimate(p);
+    if (!Number.isFinite(e.timeUs)) {
       bump(dropped, 'occupancy: no block fits on an SM');
       continue;
     }
-    ranked.push({ tile, plan, estimate });
+    ranked.push({ tile, plan: p, estimate: e });
   }
   ranked.sort(byTime);
   return { ranked, enumerated, dropped };
 }
 
+export function gemmCandidates(spec: KernelSpec, problem: Problem, target: Target, space: SearchSpace = tuningSpace(target)): Pruned<GemmCandidate> {
+  return rankTiles(
+    enumerateGemmTiles(space, spec),
+    (tile) => {
+      try {
+        checkTileOnTarget(tile, target);
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return gemmTileProblems(spec, tile, target)[0];
+    },
+    (tile) => planGemm(spec, tile, target),
+    (plan) => estimateGemmPlan(plan, problem, target),
+  );
+}
+
 export function actCandidates(spec: KernelSpec, problem: { m: number; k: number }, target: Target, space: SearchSpace = tuningSpace(target)): Pruned<ActCandidate> {
-  const ranked: ActCandidate[] = [];
-  const dropped: Record<string, number> = {};
-  let enumerated = 0;
-  for (const tile of enumerateActTiles(space, spec)) {
-    enumerated++;
-    const problems = actTileProblems(spec, tile, target);
-    if (problems.length) {
-      bump(dropped, problems[0]);
-      continue;
-    }
-    const plan = planAct(spec, tile, target);
-    const estimate = estimateActPlan(plan, problem, target);
-    if (!Number.isFinite(estimate.timeUs)) {
-      bump(dropped, 'occupancy: no block fits on an SM');
-      continue;
-    }
-    ranked.push({ tile, plan, estimate });
-  }
-  ranked.sort(byTime);
-  return { ranked, enumerated, dropped };
+  return rankTiles(
+    enumerateActTiles(space, spec),
+    (tile) => actTileProblems(spec, tile, target)[0],
+    (tile) => planAct(spec, tile, target),
+    (plan) => estimateActPlan(plan, problem, target),
+  );
 }
