@@ -18,28 +18,29 @@ __device__ __forceinline__ float gelu(float x) {
   return __fmul_rn(__fmul_rn(0.5f, x), __fadd_rn(1.0f, arch::tanh_approx(inner)));
 }
 
-template <class Cfg>
-struct Silu {
+struct SiluOp {
+  static __device__ __forceinline__ float eval(float x) { return silu(x); }
+};
+struct GeluOp {
+  static __device__ __forceinline__ float eval(float x) { return gelu(x); }
+};
+
+// Applies Op to every value of the warp's output tile.
+template <class Cfg, class Op>
+struct Elementwise {
   static __device__ __forceinline__ void apply(const Context<Cfg>&, Tile<Cfg>& y) {
 #pragma unroll
     for (int i = 0; i < Cfg::WTM; ++i)
 #pragma unroll
       for (int j = 0; j < Cfg::WTN; ++j)
 #pragma unroll
-        for (int e = 0; e < 8; ++e) y.v[i][j][e] = silu(y.v[i][j][e]);
+        for (int e = 0; e < 8; ++e) y.v[i][j][e] = Op::eval(y.v[i][j][e]);
   }
 };
 
 template <class Cfg>
-struct Gelu {
-  static __device__ __forceinline__ void apply(const Context<Cfg>&, Tile<Cfg>& y) {
-#pragma unroll
-    for (int i = 0; i < Cfg::WTM; ++i)
-#pragma unroll
-      for (int j = 0; j < Cfg::WTN; ++j)
-#pragma unroll
-        for (int e = 0; e < 8; ++e) y.v[i][j][e] = gelu(y.v[i][j][e]);
-  }
-};
+using Silu = Elementwise<Cfg, SiluOp>;
+template <class Cfg>
+using Gelu = Elementwise<Cfg, GeluOp>;
 
 }  // namespace svdq::epilogue
