@@ -11,6 +11,7 @@ export default defineConfig({
     exclude: long ? ['node_modules/**'] : ['node_modules/**', 'test/**/*.long.test.ts'],
     testTimeout: 300_000,
     hookTimeout: 600_000,
+    setupFiles: ['test/setup.ts'],
     pool: 'forks',
     maxWorkers: 2,
   },

@@ -3,7 +3,7 @@
 // serves every tuned tile config. Index functions are pure; pack/unpack are exact inverses.
 import { UserError } from '../dsl/errors.js';
 import type { Dtype16, QuantFormat } from '../dsl/types.js';
-import type { LogicalLayer } from '../runtime/reference/logical.js';
+import type { LogicalLayer } from '../numerics/logical.js';
 
 export const LAYOUT_VERSION = 1;
 

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../dsl/errors.js';
-import { numel, tensor, type Tensor, type TensorDtype } from '../runtime/reference/tensors.js';
+import { numel, tensor, type Tensor, type TensorDtype } from '../numerics/tensors.js';
 
 export const ST_DTYPE_BYTES = {
   BOOL: 1, U8: 1, I8: 1, F8_E4M3: 1, F8_E5M2: 1,

@@ -4,10 +4,10 @@
 // median is stable, cold L2 by rotating input buffers). Candidates are timed interleaved — round r
 // times every candidate once — so clock drift cannot favour whoever ran first (anchors.md §1g).
 import type { ActTile, GemmTile, KernelSpec, Target } from '../dsl/types.js';
-import { toBits16 } from '../runtime/reference/float16.js';
-import { encodeUe4m3, encodeUe8m0 } from '../runtime/reference/fp8.js';
+import { toBits16 } from '../numerics/float16.js';
+import { encodeUe4m3, encodeUe8m0 } from '../numerics/fp8.js';
 import { kernelPrecisionLayer, type LayerInputs } from '../runtime/reference/layer.js';
-import type { LogicalLayer } from '../runtime/reference/logical.js';
+import type { LogicalLayer } from '../numerics/logical.js';
 import { createRng, randomBits16, type Rng } from '../runtime/reference/random.js';
 import type { HarnessTiming } from '../runtime/harness/bundle.js';
 import type { TimingRequest } from '../runtime/harness/harness.js';

@@ -1,7 +1,7 @@
 // `svdq-codegen build --gpu sm_89[,sm_120a] --out dist/ [--model flux.1-dev] [--db tune.json …]`: the
-// package other runtimes import (codegen/export/build.ts; layout in docs/export.md).
+// package other runtimes import (export/build.ts; layout in docs/export.md).
 import type { Command } from 'commander';
-import { buildPackage } from '../../codegen/export/build.js';
+import { buildPackage } from '../../export/build.js';
 import { resolveGpu } from '../../dsl/targets.js';
 import { readDb } from '../../tuner/db.js';
 import type { TuneRecord } from '../../tuner/records.js';

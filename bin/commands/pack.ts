@@ -1,8 +1,8 @@
 // `svdq-codegen pack --from nunchaku|logical IN.safetensors --out OUT.safetensors [--format int4|nvfp4]`:
-// converts a checkpoint into the canonical packed layout (codegen/pack.ts), streaming layer by layer.
+// converts a checkpoint into the canonical packed layout (export/pack/pack.ts), streaming layer by layer.
 import type { Command } from 'commander';
 import { UserError } from '../../dsl/errors.js';
-import { packCheckpoint, parseShapeOption, type PackFormatKind, type PackSource } from '../../codegen/pack.js';
+import { packCheckpoint, parseShapeOption, type PackFormatKind, type PackSource } from '../../export/pack/pack.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 

@@ -1,12 +1,12 @@
 // `svdq-codegen regress [--gpu sm_89,…] [--catalog NAME] [--budget quick|full] [--json FILE] [--junit FILE]
-// [--update-baseline]`: the kernel regression suite (codegen/regress/). Prints the summary; exit 0 only
+// [--update-baseline]`: the kernel regression suite (regress/). Prints the summary; exit 0 only
 // when nothing regressed or failed (docs/regress.md).
 import type { Command } from 'commander';
 import { UserError } from '../../dsl/errors.js';
-import { renderConsoleReport } from '../../codegen/regress/report-console.js';
-import { renderJsonReport, renderJunitReport, writeReportFile } from '../../codegen/regress/report-files.js';
-import { runRegress } from '../../codegen/regress/suite.js';
-import type { Budget } from '../../codegen/regress/types.js';
+import { renderConsoleReport } from '../../regress/report-console.js';
+import { renderJsonReport, renderJunitReport, writeReportFile } from '../../regress/report-files.js';
+import { runRegress } from '../../regress/suite.js';
+import type { Budget } from '../../regress/types.js';
 
 const list = (v: string, prev: string[] = []): string[] => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
 

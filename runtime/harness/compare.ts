@@ -5,7 +5,7 @@
 // Y; the next layer's X·L1 against the layer recomputed from the kernel's own X·L1, within the Y bound
 // propagated through |L1|. The float64 layer's error is reported, never gated.
 import type { KernelSpec } from '../../dsl/types.js';
-import { fromBits16 } from '../reference/float16.js';
+import { fromBits16 } from '../../numerics/float16.js';
 import { kernelPrecisionLayer, matmulNT, referenceLayer, type LayerInputs } from '../reference/layer.js';
 import { dequantize, quantizeActivations } from '../reference/quantize.js';
 import type { LayerRunResult } from './run-layer.js';

@@ -5,11 +5,11 @@
 import { UserError } from '../../dsl/errors.js';
 import type { Dtype16, Int4Format } from '../../dsl/types.js';
 import { SafetensorsFile, writeSafetensors, type StTensorInfo } from '../../codegen/safetensors.js';
-import { fromBits16, toBits16 } from '../reference/float16.js';
+import { fromBits16, toBits16 } from '../../numerics/float16.js';
 import type { LayerInputs } from '../reference/layer.js';
-import type { LogicalLayer } from '../reference/logical.js';
+import type { LogicalLayer } from '../../numerics/logical.js';
 import { quantizeWeights } from '../reference/quantize.js';
-import { toFloat64, type Tensor } from '../reference/tensors.js';
+import { toFloat64, type Tensor } from '../../numerics/tensors.js';
 
 export interface LayerFile {
   inputs: LayerInputs;

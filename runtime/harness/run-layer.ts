@@ -15,7 +15,7 @@ import {
 import { planLayer, type LayerPlan } from '../../codegen/plan/index.js';
 import { renderKernel } from '../../codegen/render.js';
 import type { PtxasReport } from '../../codegen/nvcc.js';
-import { toBits16 } from '../reference/float16.js';
+import { toBits16 } from '../../numerics/float16.js';
 import type { LayerInputs } from '../reference/layer.js';
 import type { EmuCounters, EmuLaunch, EmuReport } from '../emu/build.js';
 import type { ActivationCoding, QuantFormat } from '../../dsl/types.js';

@@ -13,7 +13,7 @@ import { withSlowInt4 } from '../../dsl/compat.js';
 import { formatByKind } from '../../dsl/formats.js';
 import { defaultFormatKind, resolveGpu, supportsBf16 } from '../../dsl/targets.js';
 import type { ActTile, GemmTile, KernelSpec, Target } from '../../dsl/types.js';
-import { toBits16 } from '../reference/float16.js';
+import { toBits16 } from '../../numerics/float16.js';
 import type { LayerInputs } from '../reference/layer.js';
 import { createRng, randomBits16 } from '../reference/random.js';
 import { svdquantLayer } from '../reference/svdquant.js';

@@ -4,11 +4,11 @@
 // product + low-rank branch + bias in float64; `denseLayer` is the unquantized float64 layer.
 import { UserError } from '../../dsl/errors.js';
 import type { Dtype16, EpilogueOp, KernelSpec } from '../../dsl/types.js';
-import { decodeE2m1 } from './fp4.js';
-import { fromBits16, rn16, storeBits16 } from './float16.js';
-import type { LogicalLayer } from './logical.js';
+import { decodeE2m1 } from '../../numerics/fp4.js';
+import { fromBits16, rn16, storeBits16 } from '../../numerics/float16.js';
+import type { LogicalLayer } from '../../numerics/logical.js';
 import { dequantize, dequantScale, quantizeActivations, type QuantizedGroups } from './quantize.js';
-import { addF32, fmaF32, mulF32, roundSum } from './rounding.js';
+import { addF32, fmaF32, mulF32, roundSum } from '../../numerics/rounding.js';
 
 /** Run-time inputs of the next layer, for the `qnext` epilogue. */
 export interface NextLayerInputs {

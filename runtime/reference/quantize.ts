@@ -4,10 +4,10 @@
 // The kernels' quantizers must produce bit-identical codes and scales.
 import { UserError } from '../../dsl/errors.js';
 import type { ActivationCoding, QuantFormat } from '../../dsl/types.js';
-import { decodeE2m1, encodeE2m1 } from './fp4.js';
-import { decodeUe4m3, decodeUe8m0, encodeUe4m3, encodeUe8m0 } from './fp8.js';
-import { fromBits16, toBits16 } from './float16.js';
-import { addF32, divF32, mulF32, rintEven } from './rounding.js';
+import { decodeE2m1, encodeE2m1 } from '../../numerics/fp4.js';
+import { decodeUe4m3, decodeUe8m0, encodeUe4m3, encodeUe8m0 } from '../../numerics/fp8.js';
+import { fromBits16, toBits16 } from '../../numerics/float16.js';
+import { addF32, divF32, mulF32, rintEven } from '../../numerics/rounding.js';
 
 /** Codes and scales of `rows` × `K` values quantized in groups of `format.group` along K. */
 export interface QuantizedGroups {

@@ -2,7 +2,7 @@
 // generators of realistic layers (activations with a few large-magnitude channels, as in diffusion
 // transformers; weights with a decaying spectrum).
 import type { Dtype16 } from '../../dsl/types.js';
-import { toBits16 } from './float16.js';
+import { toBits16 } from '../../numerics/float16.js';
 
 export interface Rng {
   /** Uniform 32-bit unsigned integer. */

@@ -6,8 +6,8 @@
 import { Matrix, SVD } from 'ml-matrix';
 import { UserError } from '../../dsl/errors.js';
 import type { ActivationCoding, Dtype16, QuantFormat } from '../../dsl/types.js';
-import { fromBits16, toBits16 } from './float16.js';
-import type { LogicalLayer } from './logical.js';
+import { fromBits16, toBits16 } from '../../numerics/float16.js';
+import type { LogicalLayer } from '../../numerics/logical.js';
 import { dequantize, quantizeWeights } from './quantize.js';
 
 export interface SvdquantOptions {

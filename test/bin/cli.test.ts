@@ -10,7 +10,7 @@ import { main } from '../../bin/cli.js';
 import { REPO_ROOT } from '../../codegen/cache.js';
 import { readSafetensors, writeSafetensors } from '../../codegen/safetensors.js';
 import { parseUri } from '../../codegen/uri.js';
-import { fromBits16 } from '../../runtime/reference/float16.js';
+import { fromBits16 } from '../../numerics/float16.js';
 import { kernelPrecisionLayer } from '../../runtime/reference/layer.js';
 import { randomInputs } from '../../runtime/harness/verify.js';
 import type { LayerInputs } from '../../runtime/reference/layer.js';

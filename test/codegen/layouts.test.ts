@@ -6,7 +6,7 @@ import {
   unpackActivations, unpackAScales, unpackFp4Scales, unpackLayer, unpackLoraAct, unpackLoraDown, unpackLoraUp,
   unpackWeights, unpackWScales, wqIndex, wscaleIndex,
 } from '../../codegen/layouts.js';
-import type { LogicalLayer } from '../../runtime/reference/logical.js';
+import type { LogicalLayer } from '../../numerics/logical.js';
 
 const dims = (mult: number, max: number) => fc.integer({ min: 1, max: max / mult }).map((v) => v * mult);
 const bytes = (n: number, seed: number, mod: number) => Uint8Array.from({ length: n }, (_, i) => ((i * 2654435761 + seed * 40503) >>> 7) % mod);

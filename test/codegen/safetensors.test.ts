@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ST_DTYPE_BYTES, openSafetensors, readSafetensors, writeSafetensors, type StDtype } from '../../codegen/safetensors.js';
 import { UserError } from '../../dsl/errors.js';
-import { tensor } from '../../runtime/reference/tensors.js';
+import { tensor } from '../../numerics/tensors.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'svdq-st-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -90,7 +90,10 @@ describe('safetensors round trip', () => {
         await writeSafetensors(file, tensors, metadata);
         const f = await openSafetensors(file);
         try {
-          expect(f.tensors.map((t) => t.name)).toEqual(tensors.map(([n]) => n));
+          // Listed in data order; empty tensors share an offset, so only their presence is fixed.
+          const nonEmpty = (n: string): boolean => f.info(n)!.end > f.info(n)!.begin;
+          expect(f.tensors.map((t) => t.name).filter(nonEmpty)).toEqual(tensors.map(([n]) => n).filter(nonEmpty));
+          expect(f.tensors.map((t) => t.name).sort()).toEqual(tensors.map(([n]) => n).sort());
           expect(f.metadata).toEqual(Object.keys(metadata).length ? metadata : {});
           for (const [name, t] of tensors) {
             expect(f.info(name)).toMatchObject({ dtype: t.dtype, shape: t.shape });

@@ -10,7 +10,7 @@ import type { Dtype16 } from '../../dsl/types.js';
 import { randomInputs } from '../../runtime/harness/verify.js';
 import { buildUnfused, runUnfusedLowRank, type UnfusedInputs, type UnfusedRunResult } from '../../runtime/harness/unfused/run-unfused.js';
 import { buildFusion, measureFusion, type FusionMeasurement } from '../../runtime/harness/unfused/fusion.js';
-import { fromBits16, rn16 } from '../../runtime/reference/float16.js';
+import { fromBits16, rn16 } from '../../numerics/float16.js';
 import { kernelPrecisionLayer } from '../../runtime/reference/layer.js';
 import { createRng, randomBits16 } from '../../runtime/reference/random.js';
 

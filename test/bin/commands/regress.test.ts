@@ -1,16 +1,16 @@
 // `svdq-codegen regress` wiring: flags reach runRegress, the summary goes to stdout, --json/--junit
 // write their files, and the exit code is 0 only when nothing regressed (1 otherwise, 2 for a bad
-// flag). The suite itself is replaced by a canned report here; test/codegen/regress/ runs it for real.
+// flag). The suite itself is replaced by a canned report here; test/regress/ runs it for real.
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { RegressReport } from '../../../codegen/regress/types.js';
+import type { RegressReport } from '../../../regress/types.js';
 
 const calls: unknown[] = [];
 let next: RegressReport;
 
-vi.mock('../../../codegen/regress/suite.js', () => ({
+vi.mock('../../../regress/suite.js', () => ({
   runRegress: async (o: unknown) => {
     calls.push(o);
     return next;

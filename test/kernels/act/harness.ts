@@ -8,7 +8,7 @@ import type { ActPlan } from '../../../codegen/plan/act.js';
 import { renderKernel } from '../../../codegen/render.js';
 import type { Dtype16 } from '../../../dsl/types.js';
 import { buildEmuProgram, runEmuProgram, type EmuLaunch } from '../../../runtime/emu/build.js';
-import { fromBits16, toBits16 } from '../../../runtime/reference/float16.js';
+import { fromBits16, toBits16 } from '../../../numerics/float16.js';
 import { quantizeActivations } from '../../../runtime/reference/quantize.js';
 import type { Rng } from '../../../runtime/reference/random.js';
 

@@ -8,11 +8,11 @@ import { packActivations, packAScales, packFp4Scales, packLayer, packLoraAct, pa
 import { planGemm, type GemmPlan } from '../../../codegen/plan/gemm.js';
 import { renderKernel } from '../../../codegen/render.js';
 import { buildEmuProgram, runEmuProgram, type EmuLaunch } from '../../../runtime/emu/build.js';
-import { fromBits16, toBits16 } from '../../../runtime/reference/float16.js';
+import { fromBits16, toBits16 } from '../../../numerics/float16.js';
 import { kernelPrecisionLayer, referenceLayer, type KernelLayerResult } from '../../../runtime/reference/layer.js';
-import type { LogicalLayer } from '../../../runtime/reference/logical.js';
+import type { LogicalLayer } from '../../../numerics/logical.js';
 import { dequantScale, quantizeActivations, quantizeWeights } from '../../../runtime/reference/quantize.js';
-import { decodeE2m1 } from '../../../runtime/reference/fp4.js';
+import { decodeE2m1 } from '../../../numerics/fp4.js';
 import { createRng, type Rng } from '../../../runtime/reference/random.js';
 import { REPO_ROOT } from '../../../codegen/cache.js';
 import { resolveGpu } from '../../../dsl/targets.js';

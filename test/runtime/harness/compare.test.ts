@@ -1,8 +1,8 @@
 // compareLayer's bounds (runtime/harness/compare.ts): the next layer's low-rank down inherits the legitimate
 // difference of the stored Y, and large outputs do not overflow the stack.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { edgeCases, edgeInputs, renderLayer } from '../../../codegen/regress/cases.js';
-import { selectSubjects } from '../../../codegen/regress/subjects.js';
+import { edgeCases, edgeInputs, renderLayer } from '../../../regress/cases.js';
+import { selectSubjects } from '../../../regress/subjects.js';
 import { buildHarness } from '../../../runtime/harness/harness.js';
 import { runLayer, type LayerRunResult } from '../../../runtime/harness/run-layer.js';
 import { compareLayer, concat, maxAbs, nextDownBound } from '../../../runtime/harness/compare.js';

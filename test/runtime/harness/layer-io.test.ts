@@ -6,7 +6,7 @@ import { writeSafetensors, readSafetensors, type StTensorInput } from '../../../
 import { readLayerFile, writeLayerOutput } from '../../../runtime/harness/layer-io.js';
 import { specFromFile } from '../../../runtime/harness/run-file.js';
 import { UserError } from '../../../dsl/errors.js';
-import { toBits16 } from '../../../runtime/reference/float16.js';
+import { toBits16 } from '../../../numerics/float16.js';
 import { quantizeWeights } from '../../../runtime/reference/quantize.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'svdq-layerio-'));

@@ -1,6 +1,6 @@
 // Shared builders for the reference tests.
 import type { ActivationCoding, Dtype16, EpilogueOp, KernelSpec, QuantFormat } from '../../../dsl/types.js';
-import { fromBits16 } from '../../../runtime/reference/float16.js';
+import { fromBits16 } from '../../../numerics/float16.js';
 
 export const S4: ActivationCoding = { unsigned: false, shift: 0 };
 export const U4: ActivationCoding = { unsigned: true, shift: 0.171875 };

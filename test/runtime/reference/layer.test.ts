@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { fromBits16, rn16, toBits16 } from '../../../runtime/reference/float16.js';
+import { fromBits16, rn16, toBits16 } from '../../../numerics/float16.js';
 import { kernelPrecisionLayer, referenceLayer, type LayerInputs } from '../../../runtime/reference/layer.js';
-import type { LogicalLayer } from '../../../runtime/reference/logical.js';
+import type { LogicalLayer } from '../../../numerics/logical.js';
 import { quantizeActivations } from '../../../runtime/reference/quantize.js';
 import { createRng, randomBits16, syntheticLayer } from '../../../runtime/reference/random.js';
 import { svdquantLayer } from '../../../runtime/reference/svdquant.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { QuantFormat } from '../../../dsl/types.js';
-import { fromBits16, toBits16 } from '../../../runtime/reference/float16.js';
+import { fromBits16, toBits16 } from '../../../numerics/float16.js';
 import { dequantize, GELU_SHIFT, quantizeActivations, quantizeWeights } from '../../../runtime/reference/quantize.js';
 
 const S4 = { unsigned: false, shift: 0 };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createRng, syntheticLayer } from '../../../runtime/reference/random.js';
-import { fromValues, tensor, toFloat64 } from '../../../runtime/reference/tensors.js';
+import { fromValues, tensor, toFloat64 } from '../../../numerics/tensors.js';
 
 describe('seeded PRNG', () => {
   it('is deterministic per seed and differs across seeds', () => {

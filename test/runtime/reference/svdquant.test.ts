@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fromBits16, toBits16 } from '../../../runtime/reference/float16.js';
+import { fromBits16, toBits16 } from '../../../numerics/float16.js';
 import { denseLayer, referenceLayer } from '../../../runtime/reference/layer.js';
 import { dequantize } from '../../../runtime/reference/quantize.js';
 import { syntheticLayer } from '../../../runtime/reference/random.js';
