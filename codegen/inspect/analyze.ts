@@ -18,6 +18,10 @@ export interface MainLoopReport {
   hasCall: boolean;
   hasDivision: boolean;
   hasBssy: boolean;
+  /** Instructions per MMA in routines the loop CALLs (not in `perMma`; sm_90's emulated s4 MMAs). */
+  calledPerMma: number;
+  /** Set when the counts need a caveat (sm_90: s4 MMAs as called IMMA.16832.S8.S8 routines). */
+  note?: string;
 }
 
 export interface ActLoopReport {
@@ -57,18 +61,30 @@ export function gemmReport(fns: AsmFunction[]): { fn: AsmFunction; mainLoop: Mai
   if (!c) return { fn: best.fn, mainLoop: null };
   return {
     fn: best.fn,
-    mainLoop: { mmas: c.mmas, instructions: c.instructions, perMma: c.instructions / c.mmas, byClass: scaled(c.byClass, 1 / c.mmas), barriersPerIteration: c.barriers, ...flags(c) },
+    mainLoop: {
+      mmas: c.mmas,
+      instructions: c.instructions,
+      perMma: c.instructions / c.mmas,
+      byClass: scaled(c.byClass, 1 / c.mmas),
+      barriersPerIteration: c.barriers,
+      ...flags(c),
+      calledPerMma: c.calledInstructions / c.mmas,
+      ...(c.calledInstructions > 0 && best.fn.instrs.some((i) => /^IMMA\.16832\.S8\.S8/.test(i.opcode))
+        ? { note: 'no 4-bit tensor cores: each s4 m16n8k64 is a CALL to a routine of 2 × IMMA.16832.S8.S8 plus unpacking (calledPerMma); correct, not a fast path' }
+        : {}),
+    },
   };
 }
 
 /**
  * The activation kernel: the instantiation for 16-byte-aligned X (`act_kernel<C, true>`, the path every
- * aligned launch takes; mangled `…Lb1EEEv…`) when present, else the first; then its quantization loop.
+ * aligned launch takes; mangled `…Lb1EEEv…`) when present, else the first; then its quantization loop
+ * (loops.ts findQuantLoop; `codesByConversion` false for FP4 formats).
  */
-export function actReport(fns: AsmFunction[], elementsPerIteration: number): { fn: AsmFunction; act: ActLoopReport | null } {
+export function actReport(fns: AsmFunction[], elementsPerIteration: number, codesByConversion = true): { fn: AsmFunction; act: ActLoopReport | null } {
   if (fns.length === 0) throw new Error('no function in the listing');
   const fn = fns.find((f) => /Lb1EEEv/.test(f.name)) ?? fns[0];
-  const loop = findQuantLoop(fn);
+  const loop = findQuantLoop(fn, codesByConversion);
   if (!loop) return { fn, act: null };
   const c = countLoop(fn, loop);
   const e = elementsPerIteration;

@@ -6,14 +6,14 @@ import type { Instr } from './sass.js';
 export const CLASSES = ['tensor', 'ldg', 'ldgsts', 'lds', 'sts', 'bar', 'conv', 'fp32', 'fp16x2', 'mufu', 'int', 'branch', 'move', 'other'] as const;
 export type InstrClass = (typeof CLASSES)[number];
 
-/** Column titles for tables and docs. */
+/** Column titles for tables (docs/inspect.md lists what each class holds: LDS = LDS+LDSM, BAR = BAR+DEPBAR…). */
 export const CLASS_TITLES: Record<InstrClass, string> = {
   tensor: 'tensor',
   ldg: 'LDG',
   ldgsts: 'LDGSTS',
-  lds: 'LDS/LDSM',
+  lds: 'LDS',
   sts: 'STS',
-  bar: 'BAR/DEPBAR',
+  bar: 'BAR',
   conv: 'conv',
   fp32: 'FP32',
   fp16x2: 'FP16x2',
@@ -99,5 +99,5 @@ export function mmaUnits(i: Instr, level: 'sass' | 'ptx'): number {
 /** A float→int rounding of quantization (codes): F2I/FRND in SASS, cvt.rni/e2m1 in PTX. */
 export function isQuantConversion(i: Instr, level: 'sass' | 'ptx'): boolean {
   if (level === 'sass') return i.base === 'F2I' || i.base === 'FRND' || (i.base === 'F2FP' && /E2M1/.test(i.opcode));
-  return i.base === 'cvt' && (/\.rni\.[su]\d+\.f32/.test(i.opcode) || /e2m1x2\.f32/.test(i.opcode) || /\.rn\.[su]\d+\.f32/.test(i.opcode));
+  return i.base === 'cvt' && (/\.rni\.[su]\d+\.f32/.test(i.opcode) || /e2m1x2\.f32/.test(i.opcode));
 }

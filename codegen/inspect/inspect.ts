@@ -64,6 +64,8 @@ export interface InspectSourceOptions extends InspectOptions {
   dynamicSmemBytes?: number;
   /** Activation kernels: elements of X a thread quantizes per loop iteration (required for kind 'act'). */
   actElementsPerIteration?: number;
+  /** Activation kernels: false when codes are not float→int conversions (FP4: e2m1 by comparisons). */
+  actCodesByConversion?: boolean;
   /** Limits and rates (default: the arch's default target). */
   target?: Target;
 }
@@ -101,14 +103,14 @@ export async function inspectSource(cu: string, arch: SmArch, name = 'kernel', o
   const cubin = await compileCuda({ source: cu, arch, kind: 'cubin' });
   const ptx = level === 'ptx' ? await compileCuda({ source: cu, arch, kind: 'ptx' }) : undefined;
   const code = await fs.readFile(ptx ? ptx.path : cubin.path);
-  const key = cacheKey('svdq-inspect', await treeDigest(INSPECT_DIR), level, arch, kind, String(opts.actElementsPerIteration ?? 0), code);
+  const key = cacheKey('svdq-inspect', await treeDigest(INSPECT_DIR), level, arch, kind, String(opts.actElementsPerIteration ?? 0), String(opts.actCodesByConversion ?? true), code);
   let listing: string | undefined;
   const entry = await cachedBuild<Analysis>(key, async (tmp) => {
     listing = level === 'sass' ? await disassemble(cubin.path, arch, disassembler) : code.toString('utf8');
     await fs.writeFile(path.join(tmp, level === 'sass' ? 'kernel.sass' : 'kernel.ptx'), listing);
     const fns: AsmFunction[] = level === 'sass' ? parseSass(listing) : parsePtx(listing).filter((f) => f.instrs.length > 0);
     if (kind === 'act') {
-      const r = actReport(fns, opts.actElementsPerIteration!);
+      const r = actReport(fns, opts.actElementsPerIteration!, opts.actCodesByConversion ?? true);
       return { level, function: r.fn.name, mainLoop: null, act: r.act };
     }
     const r = gemmReport(fns);
@@ -127,7 +129,8 @@ export async function inspectSource(cu: string, arch: SmArch, name = 'kernel', o
   const dynamicSmem = opts.dynamicSmemBytes ?? 0;
   const occ = opts.threads ? occupancy(target, opts.threads, registers, staticSmem + dynamicSmem) : undefined;
   let predicted: Prediction | null = null;
-  if (kind === 'gemm' && a.mainLoop) predicted = predict(target, a.mainLoop.byClass, a.mainLoop.perMma, 'm16n8k64');
+  // Called routines (sm_90 s4 MMAs) issue too: they count toward the issue bound.
+  if (kind === 'gemm' && a.mainLoop) predicted = predict(target, a.mainLoop.byClass, a.mainLoop.perMma + a.mainLoop.calledPerMma, 'm16n8k64');
   if (kind === 'act' && a.act) predicted = predict(target, a.act.byClass, a.act.per64, '64 elements');
   return {
     uri: name,
@@ -177,6 +180,7 @@ export async function inspectUri(uri: string, opts: InspectOptions = {}): Promis
     threads: plan.threads,
     dynamicSmemBytes: plan.smemBytes,
     actElementsPerIteration: actElementsPerIteration(plan),
+    actCodesByConversion: parsed.spec.format.kind === 'int4',
     target: base,
   });
 }

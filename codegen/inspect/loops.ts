@@ -26,7 +26,18 @@ export function findLoops(fn: AsmFunction): Loop[] {
     .sort((a, b) => a.start - b.start || b.end - a.end);
 }
 
-const mmasOf = (body: Instr[], level: 'sass' | 'ptx'): number => body.reduce((s, i) => s + mmaUnits(i, level), 0);
+/**
+ * MMAs of a body in m16n8k64 units, including those of called routines: sm_90 (no 4-bit tensor cores)
+ * runs each s4 m16n8k64 as a CALL to a routine with two IMMA.16832.S8.S8 plus unpacking.
+ */
+function mmasOf(fn: AsmFunction, body: Instr[]): number {
+  let n = 0;
+  for (const i of body) {
+    n += mmaUnits(i, fn.level);
+    if (i.base === 'CALL' && i.target !== undefined) n += calleeBody(fn, i.target).reduce((s, c) => s + mmaUnits(c, fn.level), 0);
+  }
+  return n;
+}
 
 /**
  * The main loop: the loop holding the most 4-bit MMAs (in m16n8k64 units); of loops holding the same
@@ -35,7 +46,7 @@ const mmasOf = (body: Instr[], level: 'sass' | 'ptx'): number => body.reduce((s,
 export function findMainLoop(fn: AsmFunction): Loop | undefined {
   let best: { loop: Loop; mmas: number } | undefined;
   for (const loop of findLoops(fn)) {
-    const mmas = mmasOf(loop.body, fn.level);
+    const mmas = mmasOf(fn, loop.body);
     if (mmas === 0) continue;
     if (!best || mmas > best.mmas || (mmas === best.mmas && loop.body.length < best.loop.body.length)) best = { loop, mmas };
   }
@@ -43,12 +54,19 @@ export function findMainLoop(fn: AsmFunction): Loop | undefined {
 }
 
 /**
- * The activation kernel's quantization loop: the loop holding the most code conversions (F2I/FRND/e2m1);
- * of equal ones, the innermost. Undefined when no loop converts codes.
+ * The activation kernel's quantization loop. `byConversions` (INT4: every code is a float→int rounding):
+ * the loop holding the most code conversions (F2I/FRND, cvt.rni), of equal ones the innermost. Otherwise
+ * (FP4: e2m1 codes come from comparisons, no conversion marks them) the largest loop that contains no
+ * other loop. Undefined when there is no such loop.
  */
-export function findQuantLoop(fn: AsmFunction): Loop | undefined {
+export function findQuantLoop(fn: AsmFunction, byConversions = true): Loop | undefined {
+  const loops = findLoops(fn);
+  if (!byConversions) {
+    const innermost = loops.filter((l) => !loops.some((o) => o !== l && o.start >= l.start && o.end <= l.end));
+    return innermost.reduce<Loop | undefined>((a, b) => (!a || b.body.length > a.body.length ? b : a), undefined);
+  }
   let best: { loop: Loop; n: number } | undefined;
-  for (const loop of findLoops(fn)) {
+  for (const loop of loops) {
     const n = loop.body.filter((i) => isQuantConversion(i, fn.level)).length;
     if (n === 0) continue;
     if (!best || n > best.n || (n === best.n && loop.body.length < best.loop.body.length)) best = { loop, n };
@@ -70,18 +88,24 @@ export interface LoopCounts {
   hasBssy: boolean;
   /** Code conversions (quantization) in the body. */
   quantConversions: number;
+  /** Instructions of the routines the body CALLs (each call counted), not part of `instructions`. */
+  calledInstructions: number;
 }
 
-/** The routine a CALL lands in: from its target up to the first RET (capped). */
+/**
+ * The routine a CALL lands in: from its target up to the first RET (capped at 512 instructions). A
+ * target that reaches no RET is no routine (ptxas ends some loops with `@P CALL.REL.NOINC <next>`, an
+ * exit that never returns): empty.
+ */
 function calleeBody(fn: AsmFunction, target: number): Instr[] {
   const from = fn.instrs.findIndex((i) => i.addr === target);
   if (from < 0) return [];
   const out: Instr[] = [];
   for (let k = from; k < fn.instrs.length && out.length < 512; k++) {
     out.push(fn.instrs[k]);
-    if (fn.instrs[k].base === 'RET') break;
+    if (fn.instrs[k].base === 'RET') return out;
   }
-  return out;
+  return [];
 }
 
 export function countLoop(fn: AsmFunction, loop: Loop): LoopCounts {
@@ -95,6 +119,7 @@ export function countLoop(fn: AsmFunction, loop: Loop): LoopCounts {
     if (isQuantConversion(i, level)) quantConversions += 1;
   }
   const has = (pred: (i: Instr) => boolean): boolean => loop.body.some(pred);
+  const calledInstructions = loop.body.reduce((s, i) => s + (i.base === 'CALL' && i.target !== undefined ? calleeBody(fn, i.target).length : 0), 0);
   const hasMufu = level === 'sass' ? has((i) => i.base === 'MUFU') : byClass.mufu > 0;
   const hasCall = has((i) => i.base === 'CALL' || i.base === 'call');
   let hasDivision: boolean;
@@ -108,7 +133,8 @@ export function countLoop(fn: AsmFunction, loop: Loop): LoopCounts {
   }
   return {
     instructions: loop.body.length,
-    mmas: mmasOf(loop.body, level),
+    mmas: mmasOf(fn, loop.body),
+    calledInstructions,
     byClass,
     barriers,
     hasMufu,

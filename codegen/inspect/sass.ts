@@ -75,9 +75,13 @@ export function parsePtx(text: string): AsmFunction[] {
       current = { fn: { name: head[2], instrs: [], level: 'ptx' }, labels: new Map(), pending: [] };
       out.push(current.fn);
     }
+    let closed = false;
     for (const ch of line) {
       if (ch === '{') depth += 1;
-      else if (ch === '}') depth -= 1;
+      else if (ch === '}') {
+        depth -= 1;
+        closed ||= depth === 0;
+      }
     }
     if (!current || head) continue;
     const label = /^([$\w]+):/.exec(line);
@@ -98,7 +102,7 @@ export function parsePtx(text: string): AsmFunction[] {
       }
       current.fn.instrs.push(instr);
     }
-    if (depth === 0) finish();
+    if (closed) finish(); // the function body's closing brace
   }
   finish();
   return out;
