@@ -68,6 +68,19 @@ export interface InspectSourceOptions extends InspectOptions {
   actCodesByConversion?: boolean;
   /** Limits and rates (default: the arch's default target). */
   target?: Target;
+  /** Extra nvcc flags (regress passes its compile-matrix flags through). */
+  extraFlags?: string[];
+  /** The kernel function to inspect when the unit has several: its (mangled) name, or a part of it. */
+  kernel?: string;
+}
+
+/** The functions a `kernel` option selects: the exact name, else those containing it; UserError when none. */
+function pick(fns: AsmFunction[], kernel: string | undefined): AsmFunction[] {
+  if (kernel === undefined) return fns;
+  const exact = fns.filter((f) => f.name === kernel);
+  const some = exact.length > 0 ? exact : fns.filter((f) => f.name.includes(kernel));
+  if (some.length === 0) throw new UserError(`kernel '${kernel}' is not in the unit; its functions: ${fns.map((f) => f.name).join(', ')}`);
+  return some;
 }
 
 const INSPECT_DIR = path.dirname(fileURLToPath(import.meta.url));
@@ -100,15 +113,15 @@ export async function inspectSource(cu: string, arch: SmArch, name = 'kernel', o
   const target = opts.target ?? inspectionTarget(arch);
   const level: 'sass' | 'ptx' = disassemblableSm(arch) !== undefined ? 'sass' : 'ptx';
   const disassembler = level === 'sass' ? requireDisassembler() : undefined; // before compiling: fail fast
-  const cubin = await compileCuda({ source: cu, arch, kind: 'cubin' });
-  const ptx = level === 'ptx' ? await compileCuda({ source: cu, arch, kind: 'ptx' }) : undefined;
+  const cubin = await compileCuda({ source: cu, arch, kind: 'cubin', extraFlags: opts.extraFlags });
+  const ptx = level === 'ptx' ? await compileCuda({ source: cu, arch, kind: 'ptx', extraFlags: opts.extraFlags }) : undefined;
   const code = await fs.readFile(ptx ? ptx.path : cubin.path);
-  const key = cacheKey('svdq-inspect', await treeDigest(INSPECT_DIR), level, arch, kind, String(opts.actElementsPerIteration ?? 0), String(opts.actCodesByConversion ?? true), code);
+  const key = cacheKey('svdq-inspect', await treeDigest(INSPECT_DIR), level, arch, kind, String(opts.actElementsPerIteration ?? 0), String(opts.actCodesByConversion ?? true), opts.kernel ?? '', code);
   let listing: string | undefined;
   const entry = await cachedBuild<Analysis>(key, async (tmp) => {
     listing = level === 'sass' ? await disassemble(cubin.path, arch, disassembler) : code.toString('utf8');
     await fs.writeFile(path.join(tmp, level === 'sass' ? 'kernel.sass' : 'kernel.ptx'), listing);
-    const fns: AsmFunction[] = level === 'sass' ? parseSass(listing) : parsePtx(listing).filter((f) => f.instrs.length > 0);
+    const fns = pick(level === 'sass' ? parseSass(listing) : parsePtx(listing).filter((f) => f.instrs.length > 0), opts.kernel);
     if (kind === 'act') {
       const r = actReport(fns, opts.actElementsPerIteration!, opts.actCodesByConversion ?? true);
       return { level, function: r.fn.name, mainLoop: null, act: r.act };

@@ -83,7 +83,7 @@ export interface LoopCounts {
   barriers: number;
   hasMufu: boolean;
   hasCall: boolean;
-  /** Integer or IEEE division: a CALL to a routine with MUFU.RCP, MUFU.RCP beside I2F/F2I, FCHK, PTX div/rem. */
+  /** Integer or IEEE division: a CALL to a routine with MUFU.RCP, the MUFU.RCP + I2F.RP/F2I.TRUNC idiom, FCHK, PTX div/rem. */
   hasDivision: boolean;
   hasBssy: boolean;
   /** Code conversions (quantization) in the body. */
@@ -125,7 +125,8 @@ export function countLoop(fn: AsmFunction, loop: Loop): LoopCounts {
   let hasDivision: boolean;
   if (level === 'sass') {
     const rcp = (body: Instr[]): boolean => body.some((i) => i.opcode.startsWith('MUFU.RCP'));
-    const intIdiom = rcp(loop.body) && has((i) => i.base === 'I2F' || i.base === 'F2I' || i.base === 'I2FP');
+    // ptxas's integer division: I2F.RP (or I2F.U32.RP) → MUFU.RCP → F2I.FTZ.U32.TRUNC, then IMAD.HI fix-ups.
+    const intIdiom = rcp(loop.body) && has((i) => /^I2F(\.U32)?\.RP\b/.test(i.opcode) || /^F2I\.FTZ\.U32\.TRUNC/.test(i.opcode));
     const divCall = loop.body.some((i) => i.base === 'CALL' && i.target !== undefined && rcp(calleeBody(fn, i.target)));
     hasDivision = intIdiom || divCall || has((i) => i.base === 'FCHK');
   } else {
