@@ -40,6 +40,8 @@ export interface ActLoopReport {
   hasCall: boolean;
   hasDivision: boolean;
   hasBssy: boolean;
+  /** Set when the counts need a caveat (INT4 conversions that do not match the plan's elements). */
+  note?: string;
 }
 
 const scaled = (c: Record<InstrClass, number>, k: number): Record<InstrClass, number> =>
@@ -99,6 +101,10 @@ export function actReport(fns: AsmFunction[], elementsPerIteration: number, code
       conversionsPerElement: c.quantConversions / e,
       barriersPerIteration: c.barriers,
       ...flags(c),
+      // INT4 codes are one conversion each: another ratio means the loop and the plan's elements disagree
+      ...(codesByConversion && c.quantConversions > 0 && c.quantConversions !== e
+        ? { note: `${c.quantConversions} code conversions for ${e} elements per iteration: check actElementsPerIteration against act/kernel.h` }
+        : {}),
     },
   };
 }

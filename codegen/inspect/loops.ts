@@ -55,23 +55,23 @@ export function findMainLoop(fn: AsmFunction): Loop | undefined {
 
 /**
  * The activation kernel's quantization loop. `byConversions` (INT4: every code is a float→int rounding):
- * the loop holding the most code conversions (F2I/FRND, cvt.rni), of equal ones the innermost. Otherwise
- * (FP4: e2m1 codes come from comparisons, no conversion marks them) the largest loop that contains no
- * other loop. Undefined when there is no such loop.
+ * the loop holding the most code conversions (F2I/FRND, cvt.rni), of equal ones the innermost. Without
+ * conversions to go by (FP4: e2m1 codes come from comparisons; or an INT4 kernel that rounds by integer
+ * arithmetic) the largest loop that contains no other loop. Undefined when there is no loop.
  */
 export function findQuantLoop(fn: AsmFunction, byConversions = true): Loop | undefined {
   const loops = findLoops(fn);
-  if (!byConversions) {
-    const innermost = loops.filter((l) => !loops.some((o) => o !== l && o.start >= l.start && o.end <= l.end));
-    return innermost.reduce<Loop | undefined>((a, b) => (!a || b.body.length > a.body.length ? b : a), undefined);
-  }
   let best: { loop: Loop; n: number } | undefined;
-  for (const loop of loops) {
-    const n = loop.body.filter((i) => isQuantConversion(i, fn.level)).length;
-    if (n === 0) continue;
-    if (!best || n > best.n || (n === best.n && loop.body.length < best.loop.body.length)) best = { loop, n };
+  if (byConversions) {
+    for (const loop of loops) {
+      const n = loop.body.filter((i) => isQuantConversion(i, fn.level)).length;
+      if (n === 0) continue;
+      if (!best || n > best.n || (n === best.n && loop.body.length < best.loop.body.length)) best = { loop, n };
+    }
   }
-  return best?.loop;
+  if (best) return best.loop;
+  const innermost = loops.filter((l) => !loops.some((o) => o !== l && o.start >= l.start && o.end <= l.end));
+  return innermost.reduce<Loop | undefined>((a, b) => (!a || b.body.length > a.body.length ? b : a), undefined);
 }
 
 export interface LoopCounts {

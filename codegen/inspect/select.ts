@@ -1,6 +1,6 @@
 // Which kernels `inspect` looks at: URIs as given, the kernels of a DSL spec file (default tiles or
 // --tile), or every kernel of a model catalog on a GPU (the committed catalog's default tiles).
-import { checkSpecOnTarget } from '../../dsl/compat.js';
+import { checkSpecOnTarget, withSlowInt4 } from '../../dsl/compat.js';
 import { UserError } from '../../dsl/errors.js';
 import { loadUserSpecFile } from '../../dsl/load.js';
 import { resolveModel, specsFor } from '../../dsl/models/index.js';
@@ -11,7 +11,6 @@ import { defaultTiles } from '../default-tiles.js';
 import { catalogVariants } from '../generate.js';
 import { planLayer } from '../plan/index.js';
 import { parseUri } from '../uri.js';
-import { inspectionTarget } from './inspect.js';
 
 export interface InspectSelection {
   uris?: string[];
@@ -64,11 +63,12 @@ export async function selectUris(sel: InspectSelection): Promise<string[]> {
     return [...new Set(sel.uris)];
   }
   if (!sel.gpu) throw new UserError(`${modes[0]}: also give --gpu (an arch such as sm_89, or a card id)`);
-  const target = resolveGpu(sel.gpu);
+  // sm_90 has no 4-bit MMA: its kernels are planned through the labelled slow-path override
+  const gpu = resolveGpu(sel.gpu);
+  const target = gpu.arch === 'sm_90' ? withSlowInt4(gpu) : gpu;
   const tile = sel.tile ? parseTileArg(sel.tile) : undefined;
   if (sel.spec) return layerUris(await loadUserSpecFile(sel.spec), target, tile);
   const catalog = resolveModel(sel.model!);
-  const planTarget = target.arch === 'sm_121a' ? inspectionTarget(target.arch) : target;
   const specs = catalogVariants(target.arch).flatMap((v) => specsFor(catalog, v).map((s) => s.spec));
-  return layerUris(specs, planTarget, tile);
+  return layerUris(specs, target, tile);
 }

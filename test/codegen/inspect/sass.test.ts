@@ -71,6 +71,9 @@ describe('findMainLoop / countLoop', () => {
     const [q] = parseSass(text);
     expect(findQuantLoop(q, true)?.start).toBe(0x10);
     expect(findQuantLoop(q, false)?.start).toBe(0x40);
+    // no conversions to go by (codes rounded by integer arithmetic): the largest innermost loop
+    const [plain] = parseSass(text.replace(/F2I\.NTZ/g, 'IADD3'));
+    expect(findQuantLoop(plain, true)?.start).toBe(0x40);
   });
 });
 
