@@ -33,9 +33,9 @@ export function compareSass(kind: 'act' | 'gemm', current: SassBaseline, baselin
   if (kind === 'gemm') {
     const flag = (b: boolean): number => (b ? 1 : 0);
     metrics.push(
-      limitMetric('MUFU in the main loop', flag(current.hasMufu), 0, '', base ? flag(base.hasMufu) : undefined),
-      limitMetric('CALL in the main loop', flag(current.hasCall), 0, '', base ? flag(base.hasCall) : undefined),
-      limitMetric('division in the main loop', flag(current.hasDivision), 0, '', base ? flag(base.hasDivision) : undefined),
+      limitMetric('MUFU in the main loop', flag(current.hasMufu), 0, '(none allowed)', base ? flag(base.hasMufu) : undefined),
+      limitMetric('CALL in the main loop', flag(current.hasCall), 0, '(none allowed)', base ? flag(base.hasCall) : undefined),
+      limitMetric('division in the main loop', flag(current.hasDivision), 0, '(none allowed)', base ? flag(base.hasDivision) : undefined),
     );
   }
   return metrics;

@@ -6,3 +6,4 @@ export { countLoop, findLoops, findMainLoop, findQuantLoop, type Loop, type Loop
 export { occupancy, predict, type Prediction } from './predict.js';
 export { parsePtx, parseSass, type AsmFunction, type Instr } from './sass.js';
 export { disassemble, findDisassembler, installDisassembler, requireDisassembler, rewriteCubinHeader, toolsDir, type Disassembler } from './tools.js';
+export { MAIN_LOOP_BUDGET, budgetViolations, mmasPerK64Step } from './budget.js';
