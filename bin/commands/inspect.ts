@@ -3,8 +3,9 @@
 // cuobjdump/nvdisasm into the tools cache when none is installed (CI runs it).
 import path from 'node:path';
 import type { Command } from 'commander';
+import { checkKeepDir } from '../../codegen/inspect/inspect.js';
 import { findDisassembler, inspectUri, installDisassembler, toolsDir, type KernelInspection } from '../../codegen/inspect/index.js';
-import { selectUris } from '../../codegen/inspect/select.js';
+import { selectKernels } from '../../codegen/inspect/select.js';
 import { renderInspectTables } from '../../codegen/inspect/table.js';
 import { useColor } from '../../tuner/report.js';
 
@@ -30,12 +31,13 @@ export function register(program: Command): void {
         process.stdout.write(`${found ? `disassembler already available (${found.from})` : 'installed'}: ${p}\n`);
         return;
       }
-      const list = await selectUris({ uris, gpu: o.gpu, spec: o.spec, tile: o.tile, model: o.model });
+      const { uris: list, target } = await selectKernels({ uris, gpu: o.gpu, spec: o.spec, tile: o.tile, model: o.model });
+      if (o.keep !== undefined) await checkKeepDir(o.keep);
       const progress = o.json || !process.stderr.isTTY ? undefined : (i: number, uri: string) => process.stderr.write(`\r${i}/${list.length} ${uri}\x1b[K`);
       const rows: KernelInspection[] = [];
       for (const [i, uri] of list.entries()) {
         progress?.(i + 1, uri);
-        rows.push(await inspectUri(uri, { keepDir: keepFor(o.keep, uri, list.length > 1) }));
+        rows.push(await inspectUri(uri, { keepDir: keepFor(o.keep, uri, list.length > 1), target }));
       }
       if (progress) process.stderr.write('\r\x1b[K');
       if (o.json) process.stdout.write(`${JSON.stringify({ label: 'static counts; cycles are predicted', kernels: rows }, null, 2)}\n`);

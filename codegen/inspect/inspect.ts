@@ -55,6 +55,8 @@ export interface KernelInspection {
 export interface InspectOptions {
   /** Leave kernel.cu, kernel.cubin and the listing (kernel.sass or kernel.ptx) in this folder. */
   keepDir?: string;
+  /** The card whose limits and rates to use (its arch must be the URI's); default: the arch's default card. */
+  target?: Target;
 }
 
 export interface InspectSourceOptions extends InspectOptions {
@@ -97,7 +99,8 @@ interface Analysis {
   act?: ActLoopReport | null;
 }
 
-async function checkKeepDir(dir: string): Promise<string> {
+/** Creates the --keep folder (UserError when the path is a file); call it before long work. */
+export async function checkKeepDir(dir: string): Promise<string> {
   const abs = path.resolve(dir);
   const st = await fs.stat(abs).catch(() => undefined);
   if (st && !st.isDirectory()) throw new UserError(`--keep: '${dir}' exists and is not a folder; give a folder (created when missing)`);
@@ -179,7 +182,8 @@ export function actElementsPerIteration(plan: { unitsPerBatch: number; rowTilesI
 /** Renders, compiles and inspects the kernel a URI names (the URI carries the arch). */
 export async function inspectUri(uri: string, opts: InspectOptions = {}): Promise<KernelInspection> {
   const parsed = parseUri(uri);
-  const base = inspectionTarget(parsed.arch);
+  if (opts.target && opts.target.arch !== parsed.arch) throw new UserError(`kernel URI '${uri}' is for ${parsed.arch}, but the target ${opts.target.id} is ${opts.target.arch}`);
+  const base = opts.target ?? inspectionTarget(parsed.arch);
   // sm_90 has no 4-bit MMA: plan through the labelled slow-path override, predict with the real target.
   const planTarget = parsed.arch === 'sm_90' ? withSlowInt4(base) : base;
   if (parsed.kind === 'gemm') {

@@ -48,6 +48,15 @@ function layerUris(specs: readonly KernelSpec[], target: Target, tile: GemmTile 
   return [...new Set(out)];
 }
 
+/**
+ * The kernel URIs a selection names, in order, without duplicates, and the --gpu card when one was given
+ * (undefined: each URI's arch default); UserError for a bad combination.
+ */
+export async function selectKernels(sel: InspectSelection): Promise<{ uris: string[]; target?: Target }> {
+  const uris = await selectUris(sel);
+  return { uris, ...(sel.gpu ? { target: resolveGpu(sel.gpu) } : {}) };
+}
+
 /** The kernel URIs a selection names, in order, without duplicates; UserError for a bad combination. */
 export async function selectUris(sel: InspectSelection): Promise<string[]> {
   const modes = [sel.uris && sel.uris.length > 0 ? 'URIs' : '', sel.spec ? '--spec' : '', sel.model ? '--model' : ''].filter(Boolean);

@@ -64,6 +64,24 @@ describe('svdq-codegen inspect', () => {
     }
   });
 
+  it('--gpu with a card id uses that card’s limits and rates', async () => {
+    expect(await run('--gpu', 'l40s', URI, '--json')).toBe(0);
+    expect(JSON.parse(out).kernels[0].target).toBe('l40s');
+  });
+
+  it('--keep naming a file is refused before any work', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'svdq-inspect-cli-'));
+    try {
+      const file = path.join(dir, 'f');
+      await fs.writeFile(file, 'mine');
+      expect(await run(URI, '--keep', file)).toBe(2);
+      expect(err).toMatch(/--keep: '.*f' exists and is not a folder/);
+      expect(await fs.readFile(file, 'utf8')).toBe('mine');
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('--model lists every kernel of the catalog on the GPU', async () => {
     expect(await run('--model', 'flux.1-dev', '--gpu', 'sm_89', '--json')).toBe(0);
     const uris: string[] = JSON.parse(out).kernels.map((k: { uri: string }) => k.uri);
