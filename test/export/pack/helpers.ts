@@ -10,6 +10,8 @@ import { randomInputs } from '../../../runtime/harness/verify.js';
 import type { LayerInputs } from '../../../runtime/reference/layer.js';
 import { createRng } from '../../../runtime/reference/random.js';
 import { validateSpec } from '../../../dsl/spec.js';
+import { GELU_SHIFT } from '../../../dsl/formats.js';
+import { makeLayer } from '../fixtures.js';
 import { upstreamLayerTensors, type UpstreamInput } from './upstream-packer.js';
 
 export interface Case {
@@ -24,6 +26,8 @@ export interface Case {
   /** Fold the u4 shift into the bias, as convert.py does for the fc2 after GELU. */
   shift?: number;
   seed: number;
+  /** Random codes and scales (test/export/fixtures.ts makeLayer) instead of an SVDQuant decomposition: fast, no x. */
+  fast?: boolean;
 }
 
 export function specOf(kind: 'int4' | 'nvfp4', dtype: 'fp16' | 'bf16', rank: number, activation: ActivationCoding, cscale: boolean): KernelSpec {
@@ -34,7 +38,9 @@ export function specOf(kind: 'int4' | 'nvfp4', dtype: 'fp16' | 'bf16', rank: num
 
 /** The known logical layer + x, and the upstream tensors of that layer under `prefix`. */
 export function upstreamCase(c: Case, prefix: string): { expected: LayerInputs; tensors: ReturnType<typeof upstreamLayerTensors>['tensors'] } {
-  const inputs = randomInputs(c.spec, c.M, c.N, c.K, c.seed);
+  const inputs: LayerInputs = c.fast
+    ? { layer: makeLayer({ N: c.N, K: c.K, rank: c.spec.lowRank.rank, format: c.spec.format, dtype: c.spec.dtype, seed: c.seed }), M: 0, x: new Uint16Array(0) }
+    : randomInputs(c.spec, c.M, c.N, c.K, c.seed);
   const l = inputs.layer;
   const kind = l.format.kind as 'int4' | 'nvfp4';
   const rng = createRng(c.seed + 100);
@@ -99,3 +105,14 @@ export async function readPackedLayer(file: string, prefix: string): Promise<{ l
   if (get('wcscales')) p.channelScales = get('wcscales') as Uint16Array;
   return { layer: unpackLayer(p), meta, tensors: t };
 }
+
+const signed = { unsigned: false, shift: 0 };
+/** The upstream-converter cases: both namings, INT4 bf16/fp16 padded, the u4 fc2, NVFP4 with a 16-bit wtscale and with wcscales. */
+export const CASES: Case[] = [
+  { name: 'int4 bf16, C++ names, N and K padded', spec: specOf('int4', 'bf16', 32, signed, false), N: 208, K: 320, M: 19, naming: 'cpp', seed: 1 },
+  { name: 'int4 fp16, Python names, padded', spec: specOf('int4', 'fp16', 16, signed, false), N: 96, K: 192, M: 7, naming: 'python', seed: 2 },
+  { name: 'int4 u4 fc2, shift folded into bias', spec: specOf('int4', 'bf16', 16, { unsigned: true, shift: GELU_SHIFT }, false), N: 128, K: 256, M: 21, naming: 'cpp', shift: GELU_SHIFT, seed: 3 },
+  { name: 'nvfp4 fp16, 16-bit wtscale [1]', spec: specOf('nvfp4', 'fp16', 32, signed, true), N: 128, K: 256, M: 13, naming: 'cpp', outer: 'wtscale16', seed: 4 },
+  { name: 'nvfp4 fp16, per-channel wcscales, Python names, N padded', spec: specOf('nvfp4', 'fp16', 32, signed, true), N: 112, K: 256, M: 9, naming: 'python', outer: 'wcscales', seed: 5 },
+];
+

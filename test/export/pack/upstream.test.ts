@@ -7,11 +7,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSafetensors, type StTensorInput } from '../../../codegen/safetensors.js';
-import { GELU_SHIFT } from '../../../dsl/formats.js';
 import type { LogicalLayer } from '../../../numerics/logical.js';
 import { packCheckpoint } from '../../../export/pack/pack.js';
 import { verifyRoundTrip } from '../../../export/pack/verify.js';
-import { readPackedLayer, specOf, upstreamCase, type Case } from './helpers.js';
+import { CASES, readPackedLayer, upstreamCase } from './helpers.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -20,15 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
-
-const signed = { unsigned: false, shift: 0 };
-export const CASES: Case[] = [
-  { name: 'int4 bf16, C++ names, N and K padded', spec: specOf('int4', 'bf16', 32, signed, false), N: 208, K: 320, M: 19, naming: 'cpp', seed: 1 },
-  { name: 'int4 fp16, Python names, padded', spec: specOf('int4', 'fp16', 16, signed, false), N: 96, K: 192, M: 7, naming: 'python', seed: 2 },
-  { name: 'int4 u4 fc2, shift folded into bias', spec: specOf('int4', 'bf16', 16, { unsigned: true, shift: GELU_SHIFT }, false), N: 128, K: 256, M: 21, naming: 'cpp', shift: GELU_SHIFT, seed: 3 },
-  { name: 'nvfp4 bf16, 16-bit wtscale [1]', spec: specOf('nvfp4', 'bf16', 16, signed, true), N: 128, K: 256, M: 13, naming: 'cpp', outer: 'wtscale16', seed: 4 },
-  { name: 'nvfp4 fp16, per-channel wcscales, Python names, N padded', spec: specOf('nvfp4', 'fp16', 32, signed, true), N: 112, K: 256, M: 9, naming: 'python', outer: 'wcscales', seed: 5 },
-];
 
 function expectSameLayer(got: LogicalLayer, want: LogicalLayer): void {
   expect([got.N, got.K, got.rank, got.dtype]).toEqual([want.N, want.K, want.rank, want.dtype]);
