@@ -3,6 +3,7 @@ const suites: Array<[string, () => Promise<unknown>]> = [
   ['emulator', async () => (await import('./emu.js')).benchEmu()],
   ['tuner', async () => (await import('./tuner.js')).benchTuner()],
   ['fusion', async () => (await import('./fusion.js')).benchFusion()],
+  ['pack', async () => (await import('./pack.js')).benchPack({ full: process.argv.includes('--full') })],
 ];
 
 const only = process.argv[2];
