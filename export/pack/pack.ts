@@ -111,6 +111,7 @@ const span = (t: StTensorInfo) => t.end - t.begin;
 
 export async function packCheckpoint(o: PackOptions): Promise<PackResult> {
   if (o.from !== 'nunchaku' && o.from !== 'logical') throw new UserError(`--from: ${JSON.stringify(o.from)} is not a source; expected nunchaku or logical`);
+  if (o.from === 'nunchaku' && o.format === 'mxfp4') throw new UserError('--format: mxfp4 does not exist in Nunchaku checkpoints (they hold int4 or nvfp4); pack MXFP4 from --from logical');
   if (path.resolve(o.input) === path.resolve(o.output)) throw new UserError(`--out: ${o.output} is the input file; write the packed checkpoint elsewhere`);
   const file = await SafetensorsFile.open(o.input);
   try {

@@ -108,7 +108,7 @@ describe('pack --from logical', () => {
     const input = path.join(dir, 'big.safetensors');
     await writeLogicalCheckpoint(input, { mx: l }, [['embed', { dtype: 'F32', shape: [big.length], data: big }]]);
     const output = path.join(dir, 'big-packed.safetensors');
-    const r = await packCheckpoint({ from: 'logical', input, output });
+    const r = await packCheckpoint({ from: 'logical', input, output, format: 'mxfp4' });
     expect(r.layers[0].format.kind).toBe('mxfp4');
     const out = await readSafetensors(output);
     expect(bytesOf(out.get('embed')!).equals(bytes(big))).toBe(true);
@@ -155,6 +155,8 @@ describe('pack --from logical', () => {
     const ok = path.join(dir, 'fmt.safetensors');
     await writeLogicalCheckpoint(ok, { L: l });
     await expect(packCheckpoint({ from: 'logical', input: ok, output: path.join(dir, 'o.safetensors'), format: 'nvfp4' })).rejects.toThrow("layer 'L': --format nvfp4, but its tensors are int4");
+    await expect(packCheckpoint({ from: 'logical', input: ok, output: path.join(dir, 'o.safetensors'), format: 'mxfp4' })).rejects.toThrow("layer 'L': --format mxfp4, but its tensors are int4");
+    await expect(packCheckpoint({ from: 'nunchaku', input: ok, output: path.join(dir, 'o.safetensors'), format: 'mxfp4' })).rejects.toThrow(/mxfp4 does not exist in Nunchaku checkpoints/);
     const missing = path.join(dir, 'missing.safetensors');
     await writeSafetensors(missing, logicalTensors('L', l).filter(([n]) => n !== 'L.wscales'));
     await expect(packCheckpoint({ from: 'logical', input: missing, output: path.join(dir, 'o.safetensors') })).rejects.toThrow("tensor 'L.wscales' is missing");

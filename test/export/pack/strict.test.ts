@@ -130,3 +130,24 @@ describe('--model: catalog layer and activation coding', () => {
     await expect(packCheckpoint({ from: 'nunchaku', input: wrong, output })).rejects.toThrow(/does not pad to the checkpoint's 640x640/);
   });
 });
+
+describe('svdq-codegen pack --from nunchaku (CLI)', () => {
+  it('an unknown quantized-looking tensor exits 2 naming it; --no-strict packs and reports it; --model is validated', async () => {
+    const { execa } = await import('execa');
+    const bin = path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..', '..', 'bin', 'svdq-codegen.js');
+    const { tensors } = upstreamCase(small, 'L');
+    const input = await write('cli.safetensors', [...tensors, extra('L.wzscales')]);
+    const output = path.join(dir, 'cli-out.safetensors');
+    const bad = await execa('node', [bin, 'pack', input, '--from', 'nunchaku', '--out', output], { reject: false });
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toContain("'L.wzscales'");
+    expect(bad.stderr).not.toMatch(/at .*\.ts:\d+/); // no stack trace
+    const ok = await execa('node', [bin, 'pack', input, '--from', 'nunchaku', '--out', output, '--no-strict', '--model', 'none'], { reject: false });
+    expect(ok.exitCode).toBe(0);
+    expect(ok.stdout).toContain('dropped L.smooth_orig: pre-folding smoothing');
+    expect(ok.stdout).toContain('copied although unrecognized (--no-strict): L.wzscales');
+    const model = await execa('node', [bin, 'pack', input, '--from', 'nunchaku', '--out', output, '--model', 'flux.2'], { reject: false });
+    expect(model.exitCode).toBe(2);
+    expect(model.stderr).toContain('--model: "flux.2" is not one of flux.1-dev, flux.1-schnell, qwen-image, sdxl, none');
+  });
+});
