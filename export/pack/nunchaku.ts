@@ -105,11 +105,18 @@ export function fromNunchaku(nk: NunchakuLayer, N: number, K: number): LogicalLa
   checkNunchaku(nk, N, K);
   const { Kp, dtype, rank: R } = nk;
   const qweight = nk.kind === 'int4' ? new Int8Array(N * K) : new Uint8Array(N * K);
+  // the nibble index is a sum of an n part and a k part (nunchakuWeightIndex): precompute both
+  const rowOff = Int32Array.from({ length: N }, (_, n) => nunchakuWeightIndex(n, 0, Kp));
+  const colOff = Int32Array.from({ length: K }, (_, k) => nunchakuWeightIndex(0, k, Kp));
+  const signed = nk.kind === 'int4';
+  const src = nk.qweight;
   for (let n = 0; n < N; n++) {
+    const base = rowOff[n];
+    const row = n * K;
     for (let k = 0; k < K; k++) {
-      const i = nunchakuWeightIndex(n, k, Kp);
-      const nib = (nk.qweight[i >> 1] >> ((i & 1) * 4)) & 0xf;
-      qweight[n * K + k] = nk.kind === 'int4' && nib >= 8 ? nib - 16 : nib;
+      const i = base + colOff[k];
+      const nib = (src[i >> 1] >> ((i & 1) << 2)) & 0xf;
+      qweight[row + k] = signed && nib >= 8 ? nib - 16 : nib;
     }
   }
   let wscales: Uint16Array | Uint8Array;
