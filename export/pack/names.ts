@@ -41,10 +41,13 @@ export const ROLES: Record<PackSource, Readonly<Record<string, Role>>> = {
   },
 };
 
-/** Suffixes that only a quantized layer has: one of these outside a layer we consume is never silently copied. */
+/**
+ * Suffixes that only a quantized layer has: one of these outside a layer we consume is never silently
+ * copied. Not `lora_down`/`lora_up`/`lora_scales`: 16-bit adapters (user LoRAs) use those names on their own.
+ */
 const QUANTIZED_LOOKING = new Set([
   'qweight', 'wscales', 'wtscale', 'wcscales', 'wtensor_scale', 'wzeros', 'smooth', 'smooth_factor', 'smooth_orig',
-  'smooth_factor_orig', 'lora_down', 'lora_up', 'proj_down', 'proj_up', 'lora_scales', 'wq',
+  'smooth_factor_orig', 'proj_down', 'proj_up', 'wq',
 ]);
 /** AWQ W4A16 GEMV layers (Nunchaku's adaLN norm*.linear): qweight + wscales + wzeros (+ bias). */
 const W4A16_SUFFIXES = new Set(['qweight', 'wscales', 'wzeros', 'bias']);

@@ -69,12 +69,13 @@ describe('pack --strict (default)', () => {
     );
   });
 
-  it('copies AWQ W4A16 layers unchanged and names them', async () => {
+  it('copies AWQ W4A16 layers unchanged and names them; 16-bit adapters pass through', async () => {
     const { tensors } = upstreamCase(small, 'L');
     const w4a16: [string, StTensorInput][] = ['qweight', 'wscales', 'wzeros', 'bias'].map((s) => [`norm1.linear.${s}`, { dtype: s === 'qweight' ? 'I32' : 'BF16', shape: [8], data: s === 'qweight' ? new Int32Array(8) : new Uint16Array(8) }]);
-    const input = await write('w4a16.safetensors', [...tensors, ...w4a16]);
+    const input = await write('w4a16.safetensors', [...tensors, ...w4a16, extra('adapters.style.lora_down')]);
     const r = await packCheckpoint({ from: 'nunchaku', input, output: path.join(dir, 'w4a16-out.safetensors'), model: 'none' });
     expect(r.layers.map((l) => l.prefix)).toEqual(['L']);
+    expect(r.passthrough).toContain('adapters.style.lora_down'); // a 16-bit adapter, not a quantized tensor
     expect(r.copiedQuantized.map((c) => c.tensor)).toEqual(w4a16.map(([n]) => n));
   });
 });
