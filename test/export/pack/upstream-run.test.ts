@@ -13,6 +13,10 @@ import { packCheckpoint } from '../../../export/pack/pack.js';
 import { compareLayer } from '../../../runtime/harness/compare.js';
 import { runLayerFile } from '../../../runtime/harness/run-file.js';
 import { runLayer } from '../../../runtime/harness/run-layer.js';
+import { compileCuda } from '../../../codegen/nvcc.js';
+import { planGemm } from '../../../codegen/plan/gemm.js';
+import { renderKernel } from '../../../codegen/render.js';
+import { parseUri } from '../../../codegen/uri.js';
 import { CASES, readPackedLayer, upstreamCase, type Case } from './helpers.js';
 
 let dir: string;
@@ -75,4 +79,12 @@ describe('packed upstream layers on the emulator', () => {
     expect(r.gemmUri).toBe(run.uris.gemm);
     expect([...((await readSafetensors(out)).get('y')!.data as Uint16Array)]).toEqual([...run.y!]);
   }, 600_000);
+
+  it('the cscale GEMM compiles with nvcc for sm_120a without spills', async () => {
+    const p = parseUri('w4a4_nvfp4g16_fp16_r32_m64n64k64_w2x2_s2_smem_f32acc_sm120a_cscale-bias-lora');
+    if (p.kind !== 'gemm') throw new Error('not a GEMM URI');
+    const r = await compileCuda({ source: renderKernel(planGemm(p.spec, p.tile, resolveGpu('sm_120a'))), arch: 'sm_120a', kind: 'cubin' });
+    expect(r.ptxas.length).toBeGreaterThan(0);
+    for (const k of r.ptxas) expect([k.spillStoreBytes, k.spillLoadBytes]).toEqual([0, 0]);
+  }, 300_000);
 });
