@@ -45,7 +45,7 @@ export function upstreamCase(c: Case, prefix: string): { expected: LayerInputs; 
   const kind = l.format.kind as 'int4' | 'nvfp4';
   const rng = createRng(c.seed + 100);
   let outer: UpstreamInput['outer'];
-  const expected: LogicalLayer = { ...l };
+  const expected: LogicalLayer = { ...l, channelScales: undefined };
   if (c.outer === 'wtscale16') {
     const bits = toBits16(l.wtensorScale, l.dtype); // the converter stores it in the layer dtype
     outer = { perTensor: bits };

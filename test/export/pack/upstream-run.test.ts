@@ -13,6 +13,7 @@ import { packCheckpoint } from '../../../export/pack/pack.js';
 import { compareLayer } from '../../../runtime/harness/compare.js';
 import { runLayerFile } from '../../../runtime/harness/run-file.js';
 import { runLayer } from '../../../runtime/harness/run-layer.js';
+import { verifyConfigs } from '../../../runtime/harness/verify.js';
 import { compileCuda } from '../../../codegen/nvcc.js';
 import { planGemm } from '../../../codegen/plan/gemm.js';
 import { renderKernel } from '../../../codegen/render.js';
@@ -87,4 +88,11 @@ describe('packed upstream layers on the emulator', () => {
     expect(r.ptxas.length).toBeGreaterThan(0);
     for (const k of r.ptxas) expect([k.spillStoreBytes, k.spillLoadBytes]).toEqual([0, 0]);
   }, 300_000);
+
+  it('`verify` of a cscale URI draws per-channel scales and passes', async () => {
+    const [row] = await verifyConfigs({ gpu: 'sm_120a', backend: 'emu', configs: ['w4a4_nvfp4g16_fp16_r32_m64n64k64_w2x2_s2_smem_f32acc_sm120a_cscale-bias-lora'], concurrency: 1 });
+    expect(row.error).toBeUndefined();
+    expect(row.checks.filter((k) => !k.passed)).toEqual([]);
+    expect(row.passed).toBe(true);
+  }, 600_000);
 });
