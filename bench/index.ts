@@ -4,6 +4,7 @@ const suites: Array<[string, () => Promise<unknown>]> = [
   ['tuner', async () => (await import('./tuner.js')).benchTuner()],
   ['fusion', async () => (await import('./fusion.js')).benchFusion()],
   ['inspect', async () => (await import('./inspect.js')).benchInspect()],
+  ['pack', async () => (await import('./pack.js')).benchPack({ full: process.argv.includes('--full') })],
 ];
 
 const only = process.argv[2];

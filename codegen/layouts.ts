@@ -284,6 +284,8 @@ export interface PackedLayer {
   /** Plain vectors in the layer dtype. */
   smooth?: Uint16Array;
   bias?: Uint16Array;
+  /** [N] per-channel output scales, plain, layer dtype (LogicalLayer.channelScales). */
+  channelScales?: Uint16Array;
 }
 
 export function packLayer(l: LogicalLayer): PackedLayer {
@@ -320,6 +322,10 @@ export function packLayer(l: LogicalLayer): PackedLayer {
     checkLength('bias', l.bias.length, N, '[N]');
     out.bias = l.bias.slice();
   }
+  if (l.channelScales) {
+    checkLength('wcscales', l.channelScales.length, N, '[N]');
+    out.channelScales = l.channelScales.slice();
+  }
   return out;
 }
 
@@ -347,5 +353,6 @@ export function unpackLayer(p: PackedLayer): LogicalLayer {
   }
   if (p.smooth) out.smooth = p.smooth.slice();
   if (p.bias) out.bias = p.bias.slice();
+  if (p.channelScales) out.channelScales = p.channelScales.slice();
   return out;
 }

@@ -4,7 +4,7 @@
 //   gemm: w4a4_<fmt>_<dtype>_r<rank>_m<BM>n<BN>k<BK>_w<WM>x<WN>_s<stages>_<reg|smem>_<f32|f16>acc_<arch>_<epilogue>
 //   act:  act_<fmt>_<dtype>_r<rank>_m<BM>k<BK>_w<warps>_<arch>
 //   fmt:  int4g64 | int4u4g64 (u4 activations) | …s<fp16|bf16> when scales differ from dtype | nvfp4g16 | mxfp4g32
-//   epilogue: ops joined by '-' (bias, lora, silu, gelu, qnext.<fmt>.r<rank>[.y]) or 'plain'
+//   epilogue: ops joined by '-' (cscale, bias, lora, silu, gelu, qnext.<fmt>.r<rank>[.y]) or 'plain'
 import { UserError } from '../dsl/errors.js';
 import type {
   ActTile,
@@ -65,10 +65,10 @@ function epilogueToken(op: EpilogueOp, dtype: Dtype16): string {
 function parseEpilogue(token: string, dtype: Dtype16, uri: string): EpilogueOp[] {
   if (token === 'plain') return [];
   return token.split('-').map((part): EpilogueOp => {
-    if (part === 'bias' || part === 'silu' || part === 'gelu') return { op: part };
+    if (part === 'cscale' || part === 'bias' || part === 'silu' || part === 'gelu') return { op: part };
     if (part === 'lora') return { op: 'lowrank' };
     const m = /^qnext\.([a-z0-9]+)\.r(\d+)(\.y)?$/.exec(part);
-    if (!m) throw bad(uri, `epilogue op '${part}'`, 'bias, lora, silu, gelu or qnext.<fmt>.r<rank>[.y]');
+    if (!m) throw bad(uri, `epilogue op '${part}'`, 'cscale, bias, lora, silu, gelu or qnext.<fmt>.r<rank>[.y]');
     const { format, activation } = parseFormat(m[1], dtype, uri);
     return { op: 'qnext', format, activation, lowRankDown: { rank: Number(m[2]) }, keepOutput: Boolean(m[3]) };
   });

@@ -6,10 +6,10 @@ import { GELU_SHIFT, rejectUnknownKeys, signedActivation, unsignedActivation, va
 import { validateLowRank, validateRank } from './lowrank.js';
 import type { ActivationCoding, Dtype16, EpilogueName, EpilogueOp, LowRank, QuantFormat } from './types.js';
 
-export const EPILOGUE_NAMES: readonly EpilogueName[] = ['bias', 'lowrank', 'silu', 'gelu', 'qnext'];
-/** Position of each step in the only allowed order. */
-const STAGE: Record<EpilogueName, number> = { bias: 0, lowrank: 1, silu: 2, gelu: 2, qnext: 3 };
-export const EPILOGUE_ORDER_TEXT = 'bias → lowrank → (silu | gelu) → qnext, each at most once';
+export const EPILOGUE_NAMES: readonly EpilogueName[] = ['cscale', 'bias', 'lowrank', 'silu', 'gelu', 'qnext'];
+/** Position of each step in the only allowed order (cscale: Nunchaku's NVFP4 per-channel wcscales, before bias). */
+const STAGE: Record<EpilogueName, number> = { cscale: -0.5, bias: 0, lowrank: 1, silu: 2, gelu: 2, qnext: 3 };
+export const EPILOGUE_ORDER_TEXT = 'cscale → bias → lowrank → (silu | gelu) → qnext, each at most once';
 
 /** What a user may write for qnext: everything but the format has a default. */
 export interface QnextInput {
@@ -25,6 +25,7 @@ export interface QnextInput {
 export type EpilogueInput = EpilogueOp | QnextInput | Exclude<EpilogueName, 'qnext'>;
 
 export const bias = (): EpilogueOp => ({ op: 'bias' });
+export const channelScale = (): EpilogueOp => ({ op: 'cscale' });
 export const lowrankUp = (): EpilogueOp => ({ op: 'lowrank' });
 export const silu = (): EpilogueOp => ({ op: 'silu' });
 export const gelu = (): EpilogueOp => ({ op: 'gelu' });

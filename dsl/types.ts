@@ -38,6 +38,7 @@ export interface LowRank {
 }
 
 export type EpilogueOp =
+  | { op: 'cscale' } // y · wcscales[n] (per-channel output scale of the 4-bit product, before bias)
   | { op: 'bias' }
   | { op: 'lowrank' } // + (X·L1)·L2 with per-16-rank scales, rank from KernelSpec.lowRank
   | { op: 'silu' }
@@ -63,7 +64,7 @@ export interface KernelSpec {
   /** dtype of X, Y, the low-rank weights, bias and smoothing. */
   dtype: Dtype16;
   lowRank: LowRank;
-  /** Ordered chain; allowed order: bias → lowrank → (silu|gelu) → qnext. */
+  /** Ordered chain; allowed order: cscale → bias → lowrank → (silu|gelu) → qnext. */
   epilogue: EpilogueOp[];
 }
 

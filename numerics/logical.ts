@@ -27,4 +27,9 @@ export interface LogicalLayer {
   smooth?: Uint16Array;
   /** [N]. */
   bias?: Uint16Array;
+  /**
+   * [N] per-channel output scales (NVFP4 `wcscales` of Nunchaku checkpoints), applied to the 4-bit
+   * product before bias and the low-rank branch; omitted = all 1.
+   */
+  channelScales?: Uint16Array;
 }

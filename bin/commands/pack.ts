@@ -1,8 +1,11 @@
-// `svdq-codegen pack --from nunchaku|logical IN.safetensors --out OUT.safetensors [--format int4|nvfp4]`:
-// converts a checkpoint into the canonical packed layout (export/pack/pack.ts), streaming layer by layer.
+// `svdq-codegen pack --from nunchaku|logical IN.safetensors --out OUT.safetensors [--format int4|nvfp4|mxfp4]
+// [--model ID|none] [--no-strict]`: converts a checkpoint into the canonical packed layout
+// (export/pack/pack.ts), streaming layer by layer, with progress on stderr.
 import type { Command } from 'commander';
 import { UserError } from '../../dsl/errors.js';
 import { packCheckpoint, parseShapeOption, type PackFormatKind, type PackSource } from '../../export/pack/pack.js';
+import { PACK_MODELS } from '../../export/pack/models.js';
+import { packProgress } from '../../export/pack/progress.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
@@ -18,18 +21,29 @@ export function register(program: Command): void {
     .command('pack')
     .description('convert a checkpoint (Nunchaku or logical tensors) into the canonical packed layout')
     .argument('<input>', 'input .safetensors')
-    .requiredOption('--from <source>', 'nunchaku (its packed layouts) or logical (PyTorch-style tensors)', oneOf<PackSource>('--from', ['nunchaku', 'logical']))
+    .requiredOption('--from <source>', 'nunchaku (its packed layouts, either naming) or logical (PyTorch-style tensors)', oneOf<PackSource>('--from', ['nunchaku', 'logical']))
     .requiredOption('--out <file>', 'output .safetensors (written atomically)')
-    .option('--format <kind>', 'require every layer to be int4 or nvfp4', oneOf<PackFormatKind>('--format', ['int4', 'nvfp4']))
+    .option('--format <kind>', 'require every layer to be int4, nvfp4 or mxfp4', oneOf<PackFormatKind>('--format', ['int4', 'nvfp4', 'mxfp4']))
     .option('--dtype <dtype>', 'layer dtype when no 16-bit tensor tells it (fp16 or bf16)', oneOf('--dtype', ['fp16', 'bf16'] as const))
-    .option('--shape <prefix=NxK>', 'Nunchaku: real shape of a layer padded to 128 (repeatable)', collect)
+    .option('--shape <prefix=NxK>', 'Nunchaku: real shape of a layer padded to 128 (repeatable; --model gives it)', collect)
+    .option('--model <id>', `model whose catalog names each layer and sets its activation coding (${PACK_MODELS.join(', ')}, or none); default: detected from the keys`, oneOf('--model', [...PACK_MODELS, 'none']))
+    .option('--no-strict', 'copy quantized-looking tensors no layer consumes (listed in svdq.unrecognized) instead of refusing')
     .action(async (input: string, o) => {
-      const progress = process.stderr.isTTY ? (done: number, total: number, p: string) => process.stderr.write(`\r${done}/${total} ${p}\x1b[K`) : undefined;
-      const r = await packCheckpoint({ from: o.from, input, output: o.out, format: o.format, dtype: o.dtype, shapes: parseShapeOption(o.shape ?? []), onLayer: progress });
-      if (progress) process.stderr.write('\r\x1b[K');
-      process.stdout.write(
-        `${r.output}: ${r.layers.length} layer(s) packed (layout v${r.metadata['svdq.layout_version']}), ${r.passthrough.length} tensor(s) copied` +
-          `${r.dropped.length ? `, ${r.dropped.length} dropped (${r.dropped.join(', ')})` : ''}\n`,
-      );
+      const progress = packProgress();
+      let r;
+      try {
+        r = await packCheckpoint({ from: o.from, input, output: o.out, format: o.format, dtype: o.dtype, shapes: parseShapeOption(o.shape ?? []), model: o.model, strict: o.strict, onLayer: progress.onLayer });
+      } finally {
+        progress.stop();
+      }
+      const u4 = r.layers.filter((l) => l.activation.unsigned).length;
+      const lines = [
+        `${r.output}: ${r.layers.length} layer(s) packed (layout v${r.metadata['svdq.layout_version']}; model ${r.model ?? 'none'}${r.metadata['svdq.model_detected'] ? ', detected' : ''}; ${u4} with u4 activations), ${r.passthrough.length} tensor(s) copied`,
+      ];
+      for (const d of r.dropped) lines.push(`  dropped ${d.tensor}: ${d.reason}`);
+      if (r.copiedQuantized.length) lines.push(`  copied unchanged: ${r.copiedQuantized.length} tensor(s) of AWQ W4A16 layers (svdq.copied_quantized)`);
+      for (const d of r.unrecognized) lines.push(`  copied although unrecognized (--no-strict): ${d.tensor}: ${d.reason}`);
+      if (!r.model) lines.push('  no model: every layer recorded with signed activations (pass --model if a layer takes u4 GELU outputs)');
+      process.stdout.write(`${lines.join('\n')}\n`);
     });
 }

@@ -253,7 +253,10 @@ export function planGemm(spec: KernelSpec, tile: GemmTile, target: Target): Gemm
   const epilogue: EpilogueStep[] = [];
   const includes = new Set<string>(['svdq/gemm/block.h', 'svdq/gemm/launch.h']);
   for (const op of spec.epilogue) {
-    if (op.op === 'bias') {
+    if (op.op === 'cscale') {
+      epilogue.push({ op: 'cscale', functor: 'svdq::epilogue::ChannelScale<Cfg>' });
+      includes.add('svdq/epilogue/channel_scale.h');
+    } else if (op.op === 'bias') {
       epilogue.push({ op: 'bias', functor: 'svdq::epilogue::Bias<Cfg>' });
       includes.add('svdq/epilogue/bias.h');
     } else if (op.op === 'lowrank') {

@@ -22,7 +22,7 @@ export interface NunchakuLayer {
   wscales: Uint16Array | Uint8Array;
   /** NVFP4 per-tensor fp32 scale (`alpha`/`wtscale`); 1 for INT4. */
   wtscale: number;
-  /** NVFP4 per-channel half_t scales, packed-wscale vector layout [Np] (canonical supports all-ones only). */
+  /** NVFP4 per-channel half_t scales, packed-wscale vector layout [Np] (LogicalLayer.channelScales). */
   wcscales?: Uint16Array;
   /** Packed-wscale vector layout [Np]. */
   bias?: Uint16Array;
@@ -68,6 +68,10 @@ function packVector(v: Uint16Array, n: number, np: number, fill: number): Uint16
   for (let i = 0; i < np; i++) out[nunchakuWScaleIndex(i, 0, 1)] = i < n ? v[i] : fill;
   return out;
 }
+/** The first n entries of a packed-wscale-layout vector (bias, smooth, wcscales). */
+export function unpackNunchakuVector(p: Uint16Array, n: number): Uint16Array {
+  return unpackVector(p, n);
+}
 function unpackVector(p: Uint16Array, n: number): Uint16Array {
   return Uint16Array.from({ length: n }, (_, i) => p[nunchakuWScaleIndex(i, 0, 1)]);
 }
@@ -101,11 +105,18 @@ export function fromNunchaku(nk: NunchakuLayer, N: number, K: number): LogicalLa
   checkNunchaku(nk, N, K);
   const { Kp, dtype, rank: R } = nk;
   const qweight = nk.kind === 'int4' ? new Int8Array(N * K) : new Uint8Array(N * K);
+  // the nibble index is a sum of an n part and a k part (nunchakuWeightIndex): precompute both
+  const rowOff = Int32Array.from({ length: N }, (_, n) => nunchakuWeightIndex(n, 0, Kp));
+  const colOff = Int32Array.from({ length: K }, (_, k) => nunchakuWeightIndex(0, k, Kp));
+  const signed = nk.kind === 'int4';
+  const src = nk.qweight;
   for (let n = 0; n < N; n++) {
+    const base = rowOff[n];
+    const row = n * K;
     for (let k = 0; k < K; k++) {
-      const i = nunchakuWeightIndex(n, k, Kp);
-      const nib = (nk.qweight[i >> 1] >> ((i & 1) * 4)) & 0xf;
-      qweight[n * K + k] = nk.kind === 'int4' && nib >= 8 ? nib - 16 : nib;
+      const i = base + colOff[k];
+      const nib = (src[i >> 1] >> ((i & 1) << 2)) & 0xf;
+      qweight[row + k] = signed && nib >= 8 ? nib - 16 : nib;
     }
   }
   let wscales: Uint16Array | Uint8Array;
@@ -118,12 +129,13 @@ export function fromNunchaku(nk: NunchakuLayer, N: number, K: number): LogicalLa
     const neg = wscales.findIndex((b) => (b & 0x80) !== 0);
     if (neg >= 0) throw new UserError(`nunchaku wscales: fp8 scale 0x${wscales[neg].toString(16)} at [${Math.floor(neg / (K / 16))},${neg % (K / 16)}] is negative; ue4m3 scales must be non-negative`);
   }
+  let channelScales: Uint16Array | undefined;
   if (nk.wcscales) {
     const w = unpackVector(nk.wcscales, N);
     const bad = w.findIndex((b) => b !== one16(dtype));
-    if (bad >= 0) {
-      throw new UserError(`nunchaku wcscales: channel ${bad} is 0x${w[bad].toString(16)}; the canonical NVFP4 layout has one per-tensor scale, so wcscales must be all 1.0`);
-    }
+    // INT4 kernels never read wcscales (nunchaku-kernels.md §1.2): only all-ones can be dropped there
+    if (bad >= 0 && nk.kind === 'int4') throw new UserError(`nunchaku wcscales: channel ${bad} is 0x${w[bad].toString(16)} on an INT4 layer; upstream applies wcscales to NVFP4 only, so they must be all 1.0`);
+    if (bad >= 0) channelScales = w;
   }
   const format = nk.kind === 'int4' ? ({ kind: 'int4', group: 64, scaleDtype: dtype } as const) : ({ kind: 'nvfp4', group: 16, scaleDtype: 'ue4m3' } as const);
   const out: LogicalLayer = { N, K, format, dtype, qweight, wscales, wtensorScale: nk.kind === 'nvfp4' ? nk.wtscale : 1, rank: R };
@@ -137,6 +149,7 @@ export function fromNunchaku(nk: NunchakuLayer, N: number, K: number): LogicalLa
   }
   if (nk.bias) out.bias = unpackVector(nk.bias, N);
   if (nk.smooth) out.smooth = unpackVector(nk.smooth, K);
+  if (channelScales) out.channelScales = channelScales;
   return out;
 }
 
@@ -168,7 +181,8 @@ export function toNunchaku(l: LogicalLayer): NunchakuLayer {
     for (let n = 0; n < N; n++) for (let g = 0; g < K / 16; g++) wscales[nunchakuWmscaleIndex(n, g * 16, Kp)] = l.wscales[n * (K / 16) + g];
   }
   const out: NunchakuLayer = { kind: format.kind, dtype, Np, Kp, rank: R, qweight, wscales, wtscale: l.wtensorScale };
-  if (format.kind === 'nvfp4') out.wcscales = new Uint16Array(Np).fill(one16(dtype));
+  if (format.kind === 'nvfp4') out.wcscales = l.channelScales ? packVector(l.channelScales, N, Np, one16(dtype)) : new Uint16Array(Np).fill(one16(dtype));
+  else if (l.channelScales) throw new UserError(`wcscales: per-channel scales exist for NVFP4 only in Nunchaku (this layer is ${format.kind})`);
   if (R > 0 && l.loraDown && l.loraUp) {
     const down = new Uint16Array(Kp * R);
     const up = new Uint16Array(Np * R);

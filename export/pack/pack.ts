@@ -8,11 +8,13 @@ import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../../dsl/errors.js';
-import type { Dtype16 } from '../../dsl/types.js';
+import type { ActivationCoding, Dtype16 } from '../../dsl/types.js';
 import { REPO_ROOT } from '../../codegen/cache.js';
-import { LAYOUT_VERSION, packLayer, type PackedLayer } from '../../codegen/layouts.js';
-import { groupLayers, inferLayer, outputTensors, readLayer, type LayerInfo, type PackFormatKind, type PackSource } from './layers.js';
-import { verifyLayer } from './verify.js';
+import { LAYOUT_VERSION, packLayer, unpackLayer, type PackedLayer } from '../../codegen/layouts.js';
+import { hasNonUnitChannelScales, inferLayer, outputTensors, readLayer, type LayerInfo, type PackFormatKind, type PackSource } from './layers.js';
+import { activationFor, catalogLayer, detectModel } from './models.js';
+import { classifyTensors, type Disposition } from './names.js';
+import { verifyLayer, verifyRoundTrip } from './verify.js';
 import { StreamingSafetensorsWriter, type PlannedTensor } from './writer.js';
 import { SafetensorsFile, type StTensorInfo } from '../../codegen/safetensors.js';
 
@@ -26,17 +28,24 @@ export interface PackOptions {
   format?: PackFormatKind;
   /** Layer dtype when no 16-bit tensor tells it (FP4 layers without bias/smooth/low-rank). */
   dtype?: Dtype16;
-  /** Nunchaku: real [N, K] per layer prefix (default: the 128-padded shape). */
+  /** Nunchaku: real [N, K] per layer prefix (default: the catalog's shape with --model, else the 128-padded one). */
   shapes?: Record<string, { n: number; k: number }>;
-  /** Called after each layer is written. */
-  onLayer?: (done: number, total: number, prefix: string) => void;
+  /** Model whose catalog names every layer and decides its activation coding; 'none' = no model; default: detected. */
+  model?: string;
+  /** Default true: a quantized-looking tensor no layer consumes is an error (false: copied, listed). */
+  strict?: boolean;
+  /** Called after each layer is written (bytes = input bytes of the layers done so far). */
+  onLayer?: (done: number, total: number, prefix: string, bytes: number, totalBytes: number) => void;
 }
 
 export interface PackResult {
   output: string;
   layers: LayerInfo[];
   passthrough: string[];
-  dropped: string[];
+  dropped: Disposition[];
+  copiedQuantized: Disposition[];
+  unrecognized: Disposition[];
+  model?: string;
   metadata: Record<string, string>;
 }
 
@@ -47,6 +56,12 @@ export interface PackedLayerMeta {
   rank: number;
   format: LayerInfo['format'];
   dtype: Dtype16;
+  /** How the layer's input is coded: u4 + shift for the fc2 after GELU in INT4, signed otherwise. */
+  activation: ActivationCoding;
+  /** The catalog layer (dsl/models) it is, when the model is known. */
+  catalog_layer?: string;
+  /** NVFP4 per-channel output scales present (`PREFIX.wcscales`; the C ABI cannot run such a layer). */
+  channel_scale: boolean;
 }
 
 export const TOOL_VERSION: string = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -81,6 +96,7 @@ function packedBytes(p: PackedLayer, info: LayerInfo): Map<string, Uint8Array> {
     [`${info.prefix}.wscales`, asBytes(p.wscales)],
   ]);
   if (info.format.kind === 'nvfp4') out.set(`${info.prefix}.wtensor_scale`, asBytes(new Float32Array([p.wtensorScale])));
+  if (info.hasChannelScale) out.set(`${info.prefix}.wcscales`, asBytes(p.channelScales!));
   if (p.rank > 0) {
     out.set(`${info.prefix}.lora_down`, asBytes(p.loraDown!));
     out.set(`${info.prefix}.lora_up`, asBytes(p.loraUp!));
@@ -91,26 +107,50 @@ function packedBytes(p: PackedLayer, info: LayerInfo): Map<string, Uint8Array> {
   return out;
 }
 
+const span = (t: StTensorInfo) => t.end - t.begin;
+
 export async function packCheckpoint(o: PackOptions): Promise<PackResult> {
   if (o.from !== 'nunchaku' && o.from !== 'logical') throw new UserError(`--from: ${JSON.stringify(o.from)} is not a source; expected nunchaku or logical`);
+  if (o.from === 'nunchaku' && o.format === 'mxfp4') throw new UserError('--format: mxfp4 does not exist in Nunchaku checkpoints (they hold int4 or nvfp4); pack MXFP4 from --from logical');
   if (path.resolve(o.input) === path.resolve(o.output)) throw new UserError(`--out: ${o.output} is the input file; write the packed checkpoint elsewhere`);
   const file = await SafetensorsFile.open(o.input);
   try {
-    const { layers: groups, passthrough } = groupLayers(file.tensors, o.from);
+    const c = classifyTensors(file.tensors, o.from, o.strict ?? true);
+    const groups = c.layers;
     if (groups.length === 0) throw new UserError(`${o.input}: no layer found (no tensor named '<prefix>.qweight')`);
     const known = new Set(groups.map((g) => g.prefix));
     for (const p of Object.keys(o.shapes ?? {})) if (!known.has(p)) throw new UserError(`--shape: no layer '${p}' in ${o.input}`);
-    const infos = groups.map((g) => inferLayer(g, o.from, o));
+    const model = o.model === 'none' ? undefined : (o.model ?? detectModel([...known]));
+    const infos: LayerInfo[] = [];
+    for (const g of groups) {
+      const cat = model ? catalogLayer(model, g.prefix) : undefined;
+      const shapes = { ...o.shapes };
+      if (cat && !shapes[g.prefix] && o.from === 'nunchaku') shapes[g.prefix] = { n: cat.layer.n, k: cat.layer.k };
+      const first = inferLayer(g, o.from, { ...o, shapes }, false);
+      const info = inferLayer(g, o.from, { ...o, shapes }, await hasNonUnitChannelScales(file, g, o.from, first.N));
+      if (cat) {
+        if (info.N !== cat.layer.n || info.K !== cat.layer.k) {
+          throw new UserError(`layer '${g.prefix}': ${info.N}x${info.K} (N x K), but ${cat.model} layer '${cat.layer.name}' is ${cat.layer.n}x${cat.layer.k}; wrong --model?`);
+        }
+        info.catalogLayer = cat.layer.name;
+        info.activation = activationFor(cat, info.format);
+      }
+      infos.push(info);
+    }
     // Plan: layers in the order their first tensor appears, pass-through tensors after them.
     const planned: PlannedTensor[] = [];
     for (const info of infos) planned.push(...outputTensors(info));
     const outNames = new Set(planned.map((t) => t.name));
-    for (const t of passthrough) {
+    for (const t of c.passthrough) {
       if (outNames.has(t.name)) throw new UserError(`tensor '${t.name}' would collide with a packed tensor of the same name`);
       planned.push({ name: t.name, dtype: t.dtype, shape: [...t.shape] });
     }
-    const dropped = infos.flatMap((i) => i.dropped);
-    const layersMeta: Record<string, PackedLayerMeta> = Object.fromEntries(infos.map((i) => [i.prefix, { N: i.N, K: i.K, rank: i.rank, format: i.format, dtype: i.dtype }]));
+    const layersMeta: Record<string, PackedLayerMeta> = Object.fromEntries(
+      infos.map((i) => [
+        i.prefix,
+        { N: i.N, K: i.K, rank: i.rank, format: i.format, dtype: i.dtype, activation: i.activation, ...(i.catalogLayer ? { catalog_layer: i.catalogLayer } : {}), channel_scale: i.hasChannelScale },
+      ]),
+    );
     const metadata: Record<string, string> = {
       ...Object.fromEntries(Object.entries(file.metadata).map(([k, v]) => [`source.${k}`, v])),
       'svdq.layout_version': String(LAYOUT_VERSION),
@@ -120,22 +160,30 @@ export async function packCheckpoint(o: PackOptions): Promise<PackResult> {
       'svdq.tool': 'svdq-codegen pack',
       'svdq.tool_version': TOOL_VERSION,
       'svdq.layers': JSON.stringify(layersMeta),
+      'svdq.model': model ?? 'none',
     };
-    if (dropped.length > 0) metadata['svdq.dropped'] = JSON.stringify(dropped);
+    if (model && !o.model) metadata['svdq.model_detected'] = 'true';
+    if (c.dropped.length > 0) metadata['svdq.dropped'] = JSON.stringify(c.dropped);
+    if (c.copiedQuantized.length > 0) metadata['svdq.copied_quantized'] = JSON.stringify(c.copiedQuantized);
+    if (c.unrecognized.length > 0) metadata['svdq.unrecognized'] = JSON.stringify(c.unrecognized);
     await fs.mkdir(path.dirname(path.resolve(o.output)), { recursive: true });
+    const totalBytes = groups.reduce((a, g) => a + [...g.tensors.values()].reduce((b, t) => b + span(t), 0), 0);
+    let doneBytes = 0;
     const writer = await StreamingSafetensorsWriter.create(o.output, planned, metadata);
     try {
       for (let i = 0; i < groups.length; i++) {
         const info = infos[i];
-        const logical = await readLayer(file, groups[i], info, o.from);
-        verifyLayer(info.prefix, logical);
-        const tensors = packedBytes(packLayer(logical), info);
-        for (const [name, data] of tensors) await writer.write(name, data);
-        o.onLayer?.(i + 1, groups.length, info.prefix);
+        const { layer, input } = await readLayer(file, groups[i], info, o.from);
+        verifyLayer(info.prefix, layer);
+        const packed = packLayer(layer);
+        verifyRoundTrip(info.prefix, unpackLayer(packed), input);
+        for (const [name, data] of packedBytes(packed, info)) await writer.write(name, data);
+        doneBytes += [...groups[i].tensors.values()].reduce((b, t) => b + span(t), 0);
+        o.onLayer?.(i + 1, groups.length, info.prefix, doneBytes, totalBytes);
       }
       const raw = await fs.open(o.input, 'r');
       try {
-        for (const t of passthrough) await writer.write(t.name, copyChunks(raw, file.header.dataStart + t.begin, t.end - t.begin));
+        for (const t of c.passthrough) await writer.write(t.name, copyChunks(raw, file.header.dataStart + t.begin, t.end - t.begin));
       } finally {
         await raw.close();
       }
@@ -144,7 +192,16 @@ export async function packCheckpoint(o: PackOptions): Promise<PackResult> {
       await writer.abort();
       throw e;
     }
-    return { output: o.output, layers: infos, passthrough: passthrough.map((t: StTensorInfo) => t.name), dropped, metadata };
+    return {
+      output: o.output,
+      layers: infos,
+      passthrough: c.passthrough.map((t: StTensorInfo) => t.name),
+      dropped: c.dropped,
+      copiedQuantized: c.copiedQuantized,
+      unrecognized: c.unrecognized,
+      model,
+      metadata,
+    };
   } finally {
     await file.close();
   }

@@ -18,6 +18,31 @@ export interface LayerFile {
   hasBias: boolean;
   /** The rank in the file before padding to a multiple of 16. */
   fileRank: number;
+  /**
+   * Activation coding recorded by `pack` (metadata `svdq.activation`, or the only entry of `svdq.layers`):
+   * u4 + shift for a layer fed by GELU in Nunchaku's INT4 path. Absent: signed.
+   */
+  activation?: { unsigned: boolean; shift: number };
+}
+
+/** The activation coding a file's metadata records, if any (a malformed record is a UserError). */
+function recordedActivation(file: string, md: Record<string, string>): LayerFile['activation'] {
+  let v: unknown;
+  try {
+    if (md['svdq.activation']) v = JSON.parse(md['svdq.activation']);
+    else if (md['svdq.layers']) {
+      const layers = Object.values(JSON.parse(md['svdq.layers']) as Record<string, { activation?: unknown }>);
+      if (layers.length === 1) v = layers[0].activation;
+    }
+  } catch {
+    throw new UserError(`${file}: metadata 'svdq.activation'/'svdq.layers' is not valid JSON`);
+  }
+  if (v === undefined) return undefined;
+  const a = v as { unsigned?: unknown; shift?: unknown };
+  if (typeof a !== 'object' || a === null || typeof a.unsigned !== 'boolean' || typeof a.shift !== 'number') {
+    throw new UserError(`${file}: metadata activation ${JSON.stringify(v)} is not {"unsigned": boolean, "shift": number}`);
+  }
+  return { unsigned: a.unsigned, shift: a.shift };
 }
 
 const FLOAT = new Set(['F16', 'BF16', 'F32', 'F64']);
@@ -98,6 +123,11 @@ export async function readLayerFile(file: string, options: { group?: Int4Format[
       shapeIs(bi, [N], '[N]');
       layer.bias = await bitsIn(bi, dtype);
     }
+    const ci = opt('wcscales');
+    if (ci) {
+      shapeIs(ci, [N], '[N]');
+      layer.channelScales = await bitsIn(ci, dtype);
+    }
     const di = opt('lora_down');
     const ui = opt('lora_up');
     let fileRank = 0;
@@ -120,7 +150,8 @@ export async function readLayerFile(file: string, options: { group?: Int4Format[
         layer.loraScales = Float32Array.from(await floatOf(sci));
       }
     }
-    return { inputs: { layer, M, x }, weights, hasBias: !!bi, fileRank };
+    const activation = recordedActivation(file, f.metadata);
+    return { inputs: { layer, M, x }, weights, hasBias: !!bi, fileRank, ...(activation ? { activation } : {}) };
   } finally {
     await f.close();
   }

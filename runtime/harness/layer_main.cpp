@@ -115,6 +115,7 @@ svdq_gemm_args_t gemm_args(const Bundle& b, const DeviceSet& s) {
   g.wscales = find(s, "wscales");
   g.alpha = static_cast<float>(b.scalar("alpha", 1));
   g.bias = find(s, "bias");
+  g.wcscales = find(s, "wcscales");  // NULL (all 1) unless the layer has per-channel scales
   g.lora_act = static_cast<const float*>(find(s, "lora_act"));
   g.lora_act_slices = static_cast<int>(b.scalar("lora_act_slices", 1));
   g.lora_up = find(s, "lora_up");

@@ -50,10 +50,11 @@ export interface RunFileResult {
 /** The spec a file implies when no --config is given: its dtype, format and rank; bias and low-rank when present. */
 export function specFromFile(f: LayerFile): KernelSpec {
   const epilogue: EpilogueOp[] = [];
+  if (f.inputs.layer.channelScales) epilogue.push({ op: 'cscale' });
   if (f.hasBias) epilogue.push({ op: 'bias' });
   if (f.inputs.layer.rank > 0) epilogue.push({ op: 'lowrank' });
   const l = f.inputs.layer;
-  return validateSpec({ format: l.format, activation: { unsigned: false, shift: 0 }, dtype: l.dtype, lowRank: { rank: l.rank }, epilogue });
+  return validateSpec({ format: l.format, activation: f.activation ?? { unsigned: false, shift: 0 }, dtype: l.dtype, lowRank: { rank: l.rank }, epilogue });
 }
 
 function checkAgainstFile(spec: KernelSpec, f: LayerFile, uri: string, file: string): void {
@@ -65,6 +66,10 @@ function checkAgainstFile(spec: KernelSpec, f: LayerFile, uri: string, file: str
   const hasBias = spec.epilogue.some((e) => e.op === 'bias');
   if (hasBias && !f.hasBias) problems.push("a bias epilogue but the file has no 'bias'");
   if (!hasBias && f.hasBias) problems.push("no bias epilogue but the file has 'bias'");
+  const hasCscale = spec.epilogue.some((e) => e.op === 'cscale');
+  if (hasCscale !== Boolean(l.channelScales)) problems.push(hasCscale ? "a cscale epilogue but the file has no 'wcscales'" : "no cscale epilogue but the file has 'wcscales'");
+  const act = f.activation ?? { unsigned: false, shift: 0 };
+  if (spec.activation.unsigned !== act.unsigned) problems.push(`${spec.activation.unsigned ? 'u4' : 'signed'} activations but the file records ${act.unsigned ? `u4 + shift ${act.shift}` : 'signed'} ones`);
   if (problems.length) throw new UserError(`--config ${uri} does not fit ${file}: the config has ${problems.join('; ')}`);
 }
 

@@ -115,6 +115,7 @@ export function layerBundle(plan: LayerPlan, spec: KernelSpec, inputs: LayerInpu
       buffers.push({ name: 'lora_up', data: packed.loraUp! }, { name: 'lora_scales', data: packed.loraScales! });
     }
   }
+  if (has(spec, 'cscale') && packed.channelScales) buffers.push({ name: 'wcscales', data: packed.channelScales });
   if (has(spec, 'bias')) {
     if (!packed.bias) throw new UserError('bias: the kernel spec has a bias epilogue but the layer has no bias tensor');
     buffers.push({ name: 'bias', data: packed.bias });

@@ -153,6 +153,11 @@ export function randomInputs(spec: KernelSpec, M: number, N: number, K: number, 
   // u4 activations expect inputs ≥ −shift (they follow a GELU): fold x into that range.
   const xv = spec.activation.unsigned ? syn.x.map((v) => Math.max(v, -spec.activation.shift)) : syn.x;
   const inputs: LayerInputs = { layer: logical, M, x: Uint16Array.from(xv, (v) => toBits16(v, spec.dtype)) };
+  if (spec.epilogue.some((e) => e.op === 'cscale')) {
+    // per-channel output scales (Nunchaku NVFP4 wcscales) in [0.5, 1.5)
+    const rng = createRng(seed + 2);
+    logical.channelScales = Uint16Array.from({ length: N }, () => toBits16(0.5 + rng.next(), spec.dtype));
+  }
   const q = spec.epilogue.find((e) => e.op === 'qnext');
   if (q && q.op === 'qnext') {
     const rng = createRng(seed + 1);

@@ -63,6 +63,7 @@ function checkSpec(inp: LayerInputs, spec: KernelSpec): void {
   if (spec.lowRank.rank !== l.rank) throw new UserError(`spec.lowRank.rank: ${spec.lowRank.rank} does not match the layer's rank ${l.rank}`);
   if (inp.x.length !== inp.M * l.K) throw new UserError(`x: ${inp.x.length} elements, expected [M,K] = [${inp.M},${l.K}]`);
   if (has(spec, 'bias') && !l.bias) throw new UserError('bias: the spec has a bias epilogue but the layer has no bias');
+  if (l.channelScales && !has(spec, 'cscale')) throw new UserError("wcscales: the layer has per-channel output scales but the spec has no 'cscale' epilogue step");
   if (has(spec, 'lowrank') && l.rank > 0 && (!l.loraDown || !l.loraUp)) throw new UserError(`lora_down/lora_up: required for rank ${l.rank}`);
 }
 function has(spec: KernelSpec, op: EpilogueOp['op']): boolean {
@@ -166,7 +167,10 @@ export function kernelPrecisionLayer(inp: LayerInputs, spec: KernelSpec, options
   const y = Float64Array.from(gemm);
   const result: KernelLayerResult = { act, loraAct, gemm, preStore: y, y: new Uint16Array(M * N) };
   for (const op of spec.epilogue) {
-    if (op.op === 'bias') {
+    if (op.op === 'cscale' && l.channelScales) {
+      const s = decode16(l.channelScales, dtype); // absent = all 1: y unchanged
+      for (let i = 0; i < M * N; i++) y[i] = mulF32(y[i], s[i % N]);
+    } else if (op.op === 'bias') {
       const b = decode16(l.bias!, dtype);
       for (let i = 0; i < M * N; i++) y[i] = addF32(y[i], b[i % N]);
     } else if (op.op === 'lowrank' && R > 0) {
@@ -220,7 +224,10 @@ export function referenceLayer(inp: LayerInputs, spec: KernelSpec): Float64Array
   const y = matmulNT(a, w, M, N, K);
   const x = decode16(inp.x, dtype);
   for (const op of spec.epilogue) {
-    if (op.op === 'bias') {
+    if (op.op === 'cscale' && l.channelScales) {
+      const s = decode16(l.channelScales, dtype);
+      for (let i = 0; i < M * N; i++) y[i] *= s[i % N];
+    } else if (op.op === 'bias') {
       const b = decode16(l.bias!, dtype);
       for (let i = 0; i < M * N; i++) y[i] += b[i % N];
     } else if (op.op === 'lowrank' && R > 0) {

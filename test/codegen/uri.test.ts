@@ -61,6 +61,9 @@ describe('kernel URIs', () => {
     };
     const t: GemmTile = { blockM: 128, blockN: 128, blockK: 64, warpsM: 2, warpsN: 4, stages: 3, staging: 'smem', accum: 'f32' };
     expect(gemmUri(s, t, 'sm_89')).toBe('w4a4_int4g64_bf16_r32_m128n128k64_w2x4_s3_smem_f32acc_sm89_bias-lora-gelu-qnext.int4u4g64.r32');
+    // cscale: the per-channel NVFP4 output scale step (Nunchaku's wcscales)
+    const c = parseUri('w4a4_nvfp4g16_fp16_r32_m64n64k64_w2x2_s2_smem_f32acc_sm120a_cscale-bias-lora');
+    expect(c.kind === 'gemm' && c.spec.epilogue.map((e) => e.op)).toEqual(['cscale', 'bias', 'lowrank']);
   });
 
   it('round-trips every GEMM config', () => {

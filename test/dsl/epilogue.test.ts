@@ -18,7 +18,10 @@ describe('epilogue chain', () => {
     expectSpecError(() => validateEpilogue(['bias', 'bias', 'lowrank'], 'epilogue', ctx), 'epilogue[1].op', 'bias', 'appears twice');
     expectSpecError(() => validateEpilogue(['lowrank', 'silu', 'gelu'], 'epilogue', ctx), 'epilogue[2].op', 'gelu', 'cannot follow silu');
     expectSpecError(() => validateEpilogue(['lowrank', q(), 'gelu'], 'epilogue', ctx), 'epilogue[2].op', 'gelu', 'bias → lowrank → (silu | gelu) → qnext');
-    expectSpecError(() => validateEpilogue(['lowrank', 'relu'], 'epilogue', ctx), 'epilogue[1].op', 'relu', 'allowed: bias, lowrank, silu, gelu, qnext');
+    expectSpecError(() => validateEpilogue(['lowrank', 'relu'], 'epilogue', ctx), 'epilogue[1].op', 'relu', 'allowed: cscale, bias, lowrank, silu, gelu, qnext');
+    // cscale (NVFP4 per-channel wcscales) scales the 4-bit product only: before bias
+    expectSpecError(() => validateEpilogue(['bias', 'cscale', 'lowrank'], 'epilogue', ctx), 'epilogue[1].op', 'cscale', 'cannot come after bias');
+    expect(validateEpilogue(['cscale', 'bias', 'lowrank'], 'epilogue', ctx).map((e) => e.op)).toEqual(['cscale', 'bias', 'lowrank']);
     expectSpecError(() => validateEpilogue('bias', 'epilogue', ctx), 'epilogue', 'bias', 'must be an array');
     expectSpecError(() => validateEpilogue([{ op: 'bias', scale: 2 }, 'lowrank'], 'epilogue', ctx), 'epilogue[0].scale', 2, 'allowed fields: op');
   });

@@ -52,6 +52,8 @@ typedef struct {
   void* next_aq;           // out: packed codes Mp·N/2 bytes
   void* next_ascales;      // out
   float* next_lora_act;    // out: N/blockN slices of [Mp/16][Rn/16][32][8] fp32
+  // cscale: per-channel output scales (NVFP4 `wcscales`), [N] layer dtype, applied before bias
+  const void* wcscales;    // NULL = all 1 (and when the kernel has no cscale step)
 } svdq_gemm_args_t;
 
 #ifdef __cplusplus

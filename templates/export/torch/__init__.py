@@ -64,21 +64,29 @@ def load_layer(checkpoint, prefix, device="cpu"):
     """One packed layer of a `svdq-codegen pack` checkpoint as the keyword arguments of `linear`."""
     meta, t = read_safetensors(checkpoint)
     info = json.loads(meta["svdq.layers"])[prefix]
+    if info.get("channel_scale"):
+        raise ValueError(f"{prefix}: has per-channel output scales (NVFP4 wcscales); the C ABI has no cscale kernels, "
+                         "run it with `svdq-codegen run` (emulator/GPU harness) instead")
     get = lambda s: t[f"{prefix}.{s}"].to(device) if f"{prefix}.{s}" in t else None
+    act = info.get("activation", {"unsigned": False, "shift": 0.0})  # recorded by `pack` (u4 + shift after GELU)
     layer = {
         "wq": get("wq"), "wscales": get("wscales"), "bias": get("bias"), "smooth": get("smooth"),
         "lora_down": get("lora_down"), "lora_up": get("lora_up"), "lora_scales": get("lora_scales"),
         "group": info["format"]["group"],
         "epilogue": (EPILOGUE_BIAS if f"{prefix}.bias" in t else 0) | (EPILOGUE_LOWRANK if info["rank"] > 0 else 0),
         "wtensor_scale": float(t[f"{prefix}.wtensor_scale"]) if f"{prefix}.wtensor_scale" in t else 1.0,
+        "act_unsigned": bool(act["unsigned"]), "shift": float(act["shift"]),
     }
     return layer
 
 
-def linear(x, layer, act_unsigned=False, shift=0.0, epilogue=None):
-    """y = the SVDQuant layer applied to x [..., K] (float16/bfloat16)."""
+def linear(x, layer, act_unsigned=None, shift=None, epilogue=None):
+    """y = the SVDQuant layer applied to x [..., K] (float16/bfloat16); the activation coding defaults to the
+    one `pack` recorded for the layer (u4 + shift for the fc2 after GELU in INT4, signed otherwise)."""
     return torch.ops.svdq.linear(
         x, layer["wq"], layer["wscales"], layer["bias"], layer["smooth"], layer["lora_down"], layer["lora_up"],
-        layer["lora_scales"], layer["group"], layer["epilogue"] if epilogue is None else epilogue, act_unsigned, shift,
+        layer["lora_scales"], layer["group"], layer["epilogue"] if epilogue is None else epilogue,
+        layer.get("act_unsigned", False) if act_unsigned is None else act_unsigned,
+        layer.get("shift", 0.0) if shift is None else shift,
         layer["wtensor_scale"],
     )

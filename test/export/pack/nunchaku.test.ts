@@ -157,7 +157,11 @@ describe('conversion Nunchaku ↔ canonical', () => {
     const l = randomLayer(1, 'nvfp4', 16, 64, 0, false);
     const nk = toNunchaku(l);
     nk.wcscales![nunchakuWScaleIndex(3, 0, 1)] = 0x4000;
-    expect(() => fromNunchaku(nk, 16, 64)).toThrow(/wcscales: channel 3 .*must be all 1.0/);
+    expect(fromNunchaku(nk, 16, 64).channelScales![3]).toBe(0x4000); // NVFP4 keeps per-channel scales
+    const i4w = toNunchaku(randomLayer(4, 'int4', 16, 64, 0, false));
+    i4w.wcscales = new Uint16Array(128).fill(i4w.dtype === 'fp16' ? 0x3c00 : 0x3f80);
+    i4w.wcscales[nunchakuWScaleIndex(3, 0, 1)] = 0x4000;
+    expect(() => fromNunchaku(i4w, 16, 64)).toThrow(/wcscales: channel 3 .*INT4.*must be all 1.0/);
     expect(() => fromNunchaku(toNunchaku(l), 16, 192)).toThrow(/padded shape/);
     expect(() => toNunchaku({ ...l, format: { kind: 'mxfp4', group: 32, scaleDtype: 'ue8m0' } })).toThrow(/mxfp4/);
     const i4 = randomLayer(2, 'int4', 16, 128, 0, false);

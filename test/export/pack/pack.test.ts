@@ -93,7 +93,10 @@ describe('pack --from logical', () => {
     expect(md['svdq.tool_version']).toMatch(/^\d+\.\d+\.\d+/);
     expect(md['source.format']).toBe('pt');
     const layers = JSON.parse(md['svdq.layers']);
-    expect(layers['blocks.0.ff.fc2']).toEqual({ N: 32, K: 64, rank: 0, format: { kind: 'int4', group: 32, scaleDtype: 'fp16' }, dtype: 'fp16' });
+    expect(layers['blocks.0.ff.fc2']).toEqual({
+      N: 32, K: 64, rank: 0, format: { kind: 'int4', group: 32, scaleDtype: 'fp16' }, dtype: 'fp16', activation: { unsigned: false, shift: 0 }, channel_scale: false,
+    });
+    expect(md['svdq.model']).toBe('none');
     expect(layers['blocks.1.attn.to_k'].format.kind).toBe('nvfp4');
     // no temp file left beside the output
     expect((await fs.readdir(dir)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
@@ -105,7 +108,7 @@ describe('pack --from logical', () => {
     const input = path.join(dir, 'big.safetensors');
     await writeLogicalCheckpoint(input, { mx: l }, [['embed', { dtype: 'F32', shape: [big.length], data: big }]]);
     const output = path.join(dir, 'big-packed.safetensors');
-    const r = await packCheckpoint({ from: 'logical', input, output });
+    const r = await packCheckpoint({ from: 'logical', input, output, format: 'mxfp4' });
     expect(r.layers[0].format.kind).toBe('mxfp4');
     const out = await readSafetensors(output);
     expect(bytesOf(out.get('embed')!).equals(bytes(big))).toBe(true);
@@ -152,6 +155,8 @@ describe('pack --from logical', () => {
     const ok = path.join(dir, 'fmt.safetensors');
     await writeLogicalCheckpoint(ok, { L: l });
     await expect(packCheckpoint({ from: 'logical', input: ok, output: path.join(dir, 'o.safetensors'), format: 'nvfp4' })).rejects.toThrow("layer 'L': --format nvfp4, but its tensors are int4");
+    await expect(packCheckpoint({ from: 'logical', input: ok, output: path.join(dir, 'o.safetensors'), format: 'mxfp4' })).rejects.toThrow("layer 'L': --format mxfp4, but its tensors are int4");
+    await expect(packCheckpoint({ from: 'nunchaku', input: ok, output: path.join(dir, 'o.safetensors'), format: 'mxfp4' })).rejects.toThrow(/mxfp4 does not exist in Nunchaku checkpoints/);
     const missing = path.join(dir, 'missing.safetensors');
     await writeSafetensors(missing, logicalTensors('L', l).filter(([n]) => n !== 'L.wscales'));
     await expect(packCheckpoint({ from: 'logical', input: missing, output: path.join(dir, 'o.safetensors') })).rejects.toThrow("tensor 'L.wscales' is missing");
@@ -170,7 +175,7 @@ describe('pack --from nunchaku', () => {
       await writeSafetensors(input, [...nunchakuTensors('transformer_blocks.0.attn.to_q', l), ['pos_embed', { dtype: 'F16', shape: [2], data: new Uint16Array([1, 2]) }]]);
       const output = path.join(dir, `nunchaku-${name}-packed.safetensors`);
       const r = await packCheckpoint({ from: 'nunchaku', input, output, format: name, shapes: parseShapeOption(['transformer_blocks.0.attn.to_q=96x192']) });
-      expect(r.dropped).toEqual(['transformer_blocks.0.attn.to_q.smooth_factor_orig']);
+      expect(r.dropped.map((d) => d.tensor)).toEqual(['transformer_blocks.0.attn.to_q.smooth_factor_orig']);
       const out = await readSafetensors(output);
       expectPacked(out, 'transformer_blocks.0.attn.to_q', packLayer(l));
       expect(out.has('pos_embed')).toBe(true);
@@ -199,8 +204,8 @@ describe('svdq-codegen pack (CLI)', () => {
     await writeLogicalCheckpoint(input, { L: makeLayer({ N: 32, K: 64, rank: 16, format: INT4, dtype: 'bf16', seed: 9 }) });
     const output = path.join(dir, 'cli-out.safetensors');
     const ok = await execa('node', [bin, 'pack', input, '--from', 'logical', '--out', output, '--format', 'int4'], { reject: false });
-    expect(ok.stderr).toBe('');
-    expect(ok.stdout).toContain('1 layer(s) packed (layout v1)');
+    expect(ok.stderr).toBe('pack: 1/1 layers (0/0 MiB) L'); // not a terminal: line-based progress
+    expect(ok.stdout).toContain('1 layer(s) packed (layout v1; model none; 0 with u4 activations)');
     expect((await readSafetensors(output)).has('L.wq')).toBe(true);
     const bad = await execa('node', [bin, 'pack', input, '--from', 'diffusers', '--out', output], { reject: false });
     expect(bad.exitCode).not.toBe(0);
