@@ -6,9 +6,10 @@ import { SafetensorsFile } from '../../codegen/safetensors.js';
 import { parseUri } from '../../codegen/uri.js';
 import { UserError } from '../../dsl/errors.js';
 import { validateSpec } from '../../dsl/spec.js';
-import { resolveGpu } from '../../dsl/targets.js';
-import { withSlowInt4 } from '../../dsl/compat.js';
-import type { ActTile, EpilogueOp, GemmTile, KernelSpec, Target } from '../../dsl/types.js';
+import { defaultFormatKind, resolveGpu } from '../../dsl/targets.js';
+import { checkSpecOnTarget, withSlowInt4 } from '../../dsl/compat.js';
+import { SpecError } from '../../dsl/errors.js';
+import type { ActTile, EpilogueOp, FormatKind, GemmTile, KernelSpec, Target } from '../../dsl/types.js';
 import { toBits16 } from '../../numerics/float16.js';
 import { toFloat64 } from '../../numerics/tensors.js';
 import type { HarnessTiming } from './bundle.js';
@@ -26,8 +27,10 @@ export interface RunFileOptions {
   config?: string;
   /** An activation-kernel URI (act_…); default tile otherwise. */
   actConfig?: string;
-  /** Group for quantizing a float `weight` (default 64). */
-  group?: 32 | 64 | 128;
+  /** Format for quantizing a float `weight` (default: the target's native format, dsl/targets.ts). */
+  format?: FormatKind;
+  /** INT4 group for quantizing a float `weight` (default 64; NVFP4 16 and MXFP4 32 are fixed). */
+  group?: number;
   time?: TimingRequest;
   /** sm_90 only: build the INT4 m16n8k64 path although Hopper has no 4-bit fast path (labelled slow). */
   allowSlowInt4?: boolean;
@@ -101,11 +104,23 @@ async function readNext(file: string, spec: KernelSpec, f: LayerFile): Promise<v
   }
 }
 
+/** The file's layer must run on the target: say so in terms of the file, before planning tiles. */
+function onTarget(spec: KernelSpec, target: Target, input: string, f: LayerFile): void {
+  try {
+    checkSpecOnTarget(spec, target);
+  } catch (e) {
+    if (!(e instanceof SpecError)) throw e;
+    const from = f.weights === 'qweight' ? `its ${spec.format.kind} weights (qweight, wscales)` : `${spec.format.kind} (from --format)`;
+    throw new UserError(`${input}: the layer cannot run on --gpu ${target.id} (${target.arch}) in ${from}: ${e.message}`);
+  }
+}
+
 export async function runLayerFile(o: RunFileOptions): Promise<RunFileResult> {
   const target = o.allowSlowInt4 ? withSlowInt4(resolveGpu(o.gpu)) : resolveGpu(o.gpu);
   if (o.backend === 'gpu') await requireGpu(target.arch); // before reading or building anything
-  const file = await readLayerFile(o.input, { group: o.group });
+  const file = await readLayerFile(o.input, { format: o.format, group: o.group, defaultFormat: defaultFormatKind(target) });
   let spec = specFromFile(file);
+  if (!o.config) onTarget(spec, target, o.input, file);
   let gemm: GemmTile | undefined;
   if (o.config) {
     const parsed = parseUri(o.config);
