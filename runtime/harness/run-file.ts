@@ -104,14 +104,19 @@ async function readNext(file: string, spec: KernelSpec, f: LayerFile): Promise<v
   }
 }
 
-/** The file's layer must run on the target: say so in terms of the file, before planning tiles. */
+/** The file's layer must run on the target: said in terms of the file's tensors, before planning tiles. */
 function onTarget(spec: KernelSpec, target: Target, input: string, f: LayerFile): void {
   try {
     checkSpecOnTarget(spec, target);
   } catch (e) {
     if (!(e instanceof SpecError)) throw e;
-    const from = f.weights === 'qweight' ? `its ${spec.format.kind} weights (qweight, wscales)` : `${spec.format.kind} (from --format)`;
-    throw new UserError(`${input}: the layer cannot run on --gpu ${target.id} (${target.arch}) in ${from}: ${e.message}`);
+    const v = String(e.value);
+    const what: Record<string, string> = {
+      'format.kind': f.weights === 'qweight' ? `its weights ('qweight', 'wscales') are ${v}, and ${v}` : `--format ${v}: ${v}`,
+      dtype: `its dtype ${v} (from 'x')`,
+      'format.scaleDtype': `its int4 scales ('wscales') in ${v}`,
+    };
+    throw new UserError(`${input}: the layer cannot run on --gpu ${target.id} (${target.arch}): ${what[e.field] ?? `${e.field} ${v}`} ${e.allowed}`);
   }
 }
 
