@@ -14,7 +14,7 @@ export function backendArg(v: string): Backend {
   return v;
 }
 
-function groupArg(v: string): number {
+export function groupArg(v: string): number {
   const g = Number(v);
   if (![16, 32, 64, 128].includes(g)) throw new UserError(`--group: ${JSON.stringify(v)} is not valid; expected 32, 64 or 128 (int4), 16 (nvfp4) or 32 (mxfp4)`);
   return g;

@@ -59,7 +59,8 @@ export function specFromFile(f: LayerFile): KernelSpec {
   return validateSpec({ format: l.format, activation: { unsigned: false, shift: 0 }, dtype: l.dtype, lowRank: { rank: l.rank }, epilogue });
 }
 
-function checkAgainstFile(spec: KernelSpec, f: LayerFile, uri: string, file: string): void {
+/** A --config URI must agree with the file: each disagreement named. */
+export function checkAgainstFile(spec: KernelSpec, f: LayerFile, uri: string, file: string): void {
   const l = f.inputs.layer;
   const problems: string[] = [];
   if (spec.dtype !== l.dtype) problems.push(`dtype ${spec.dtype} but x is ${l.dtype}`);
@@ -84,7 +85,7 @@ function tilesFor(spec: KernelSpec, target: Target, gemm: GemmTile | undefined, 
 }
 
 /** The next layer's run-time tensors for a qnext config: next_smooth [N], next_lora_down [rn,N]. */
-async function readNext(file: string, spec: KernelSpec, f: LayerFile): Promise<void> {
+export async function readNext(file: string, spec: KernelSpec, f: LayerFile): Promise<void> {
   const q = spec.epilogue.find((e) => e.op === 'qnext');
   if (!q || q.op !== 'qnext') return;
   const st = await SafetensorsFile.open(file);
@@ -105,7 +106,7 @@ async function readNext(file: string, spec: KernelSpec, f: LayerFile): Promise<v
 }
 
 /** The file's layer must run on the target: said in terms of the file's tensors, before planning tiles. */
-function onTarget(spec: KernelSpec, target: Target, input: string, f: LayerFile): void {
+export function onTarget(spec: KernelSpec, target: Target, input: string, f: LayerFile): void {
   try {
     checkSpecOnTarget(spec, target);
   } catch (e) {

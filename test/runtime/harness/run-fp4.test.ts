@@ -13,6 +13,8 @@ import { runLayerFile } from '../../../runtime/harness/run-file.js';
 import { quantizeWeights } from '../../../runtime/reference/quantize.js';
 import { formatByKind } from '../../../dsl/formats.js';
 import { UserError } from '../../../dsl/errors.js';
+import { verifyConfigs } from '../../../runtime/harness/verify.js';
+import { execa } from 'execa';
 import { createRng, randomBits16 } from '../../../runtime/reference/random.js';
 import { groupOf, referenceY, ue4m3Value, ulp16, type Fp4Kind, type Fp4Layer } from './fp4-definitions.js';
 
@@ -158,4 +160,31 @@ describe('run: FP4 formats and targets', () => {
     expect(err).toBeInstanceOf(UserError);
     expect((err as Error).message).toMatch(/cannot run on --gpu rtx4090 \(sm_89\): its weights \('qweight', 'wscales'\) are nvfp4, and nvfp4 has no MMA on NVIDIA GeForce RTX 4090 \(sm_89\); allowed there: int4/);
   });
+});
+
+describe('verify --in and the CLI on an FP4 file', () => {
+  it('verifyConfigs({ input }) checks the file’s MXFP4 layer against the reference', async () => {
+    const c = CASES[2];
+    const input = path.join(dir, 'verify-mx.safetensors');
+    await writeLayer(input, makeLayer(c, 400), c);
+    const rows = await verifyConfigs({ gpu: 'sm_120a', backend: 'emu', input });
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ M: c.M, N: c.N, K: c.K, passed: true });
+    expect(rows[0].gemmUri).toMatch(/^w4a4_mxfp4g32_bf16_r16_/);
+    expect(rows[0].checks.map((k) => k.name)).toEqual(expect.arrayContaining(['act codes', 'act scales', 'y']));
+  }, 600_000);
+
+  it('svdq-codegen run: exit 0 with the URIs; an inconsistent file is exit 2 with one line naming the tensor', async () => {
+    const c = CASES[0];
+    const input = path.join(dir, 'cli-nv.safetensors');
+    await writeLayer(input, makeLayer(c, 500), c);
+    const bin = path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..', '..', 'bin', 'svdq-codegen.js');
+    const ok = await execa('node', [bin, 'run', '--gpu', 'sm_120a', '--in', input, '--out', path.join(dir, 'cli-y.safetensors'), '--json'], { reject: false });
+    expect(ok.exitCode, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout).gemmUri).toMatch(/^w4a4_nvfp4g16_bf16_r32_.*_sm120a_bias-lora$/);
+    const wrong = await execa('node', [bin, 'run', '--gpu', 'sm_120a', '--in', input, '--out', path.join(dir, 'never.safetensors'), '--format', 'mxfp4'], { reject: false });
+    expect(wrong.exitCode).toBe(2);
+    expect(wrong.stderr.trim().split('\n')).toHaveLength(1);
+    expect(wrong.stderr).toMatch(/--format mxfp4: .* holds nvfp4 \(e2m1 codes, group 16, ue4m3 scales\) weights \(qweight U8, wscales F8_E4M3 \[N,K\/16\]\)/);
+  }, 600_000);
 });
