@@ -162,6 +162,21 @@ describe('run: FP4 formats and targets', () => {
   });
 });
 
+describe('run: refusals name only what the file asked for', () => {
+  it('a bf16 int4 layer on sm_75 is refused for its dtype alone (no staging or tile clause)', async () => {
+    const input = path.join(dir, 'bf16-on-75.safetensors');
+    const M = 3, N = 16, K = 64;
+    await writeSafetensors(input, [
+      ['x', { dtype: 'BF16', shape: [M, K], data: new Uint16Array(M * K) }],
+      ['qweight', { dtype: 'I8', shape: [N, K], data: new Int8Array(N * K) }],
+      ['wscales', { dtype: 'BF16', shape: [N, 1], data: new Uint16Array(N) }],
+    ]);
+    const err = await runLayerFile({ gpu: 'sm_75', backend: 'emu', input, output: path.join(dir, 'never.safetensors') }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as Error).message).toMatch(/cannot run on --gpu t4 \(sm_75\): its dtype bf16 \(from 'x'\) needs bf16 tensor cores \(sm_80\+\); allowed on NVIDIA T4 \(sm_75\): fp16$/);
+  });
+});
+
 describe('verify --in and the CLI on an FP4 file', () => {
   it('verifyConfigs({ input }) checks the file’s MXFP4 layer against the reference', async () => {
     const c = CASES[2];
