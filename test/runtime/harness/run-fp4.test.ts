@@ -177,6 +177,18 @@ describe('run: refusals name only what the file asked for', () => {
   });
 });
 
+describe('run --config on an FP4 file', () => {
+  it('a config of the other FP4 format is refused naming both formats', async () => {
+    const c = CASES[2]; // mxfp4 bf16 rank 16 bias
+    const input = path.join(dir, 'cfg-mx.safetensors');
+    await writeLayer(input, makeLayer(c, 600), c);
+    const config = 'w4a4_nvfp4g16_bf16_r16_m64n64k64_w2x2_s2_smem_f32acc_sm120a_bias-lora';
+    const err = await runLayerFile({ gpu: 'sm_120a', backend: 'emu', input, output: path.join(dir, 'never.safetensors'), config }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as Error).message).toContain(`--config ${config} does not fit ${input}: the config has format nvfp4 (group 16, ue4m3 scales) but the weights are mxfp4 (group 32, ue8m0 scales)`);
+  });
+});
+
 describe('verify --in and the CLI on an FP4 file', () => {
   it('verifyConfigs({ input }) checks the file’s MXFP4 layer against the reference', async () => {
     const c = CASES[2];
