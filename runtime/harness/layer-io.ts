@@ -107,7 +107,10 @@ export async function writeLayerOutput(
   if (out.qnext) {
     const codes = out.qnext.codes;
     tensors.push(['y_codes', codes instanceof Int8Array ? { dtype: 'int8', shape: [out.M, out.N], data: codes } : { dtype: 'uint8', shape: [out.M, out.N], data: codes }]);
-    tensors.push(['y_scales', { dtype: out.dtype, shape: [out.M, out.N / out.qnext.group], data: out.qnext.scales as Uint16Array }]);
+    const shape = [out.M, out.N / out.qnext.group];
+    const scales = out.qnext.scales;
+    // INT4 scales in the layer dtype; FP4 scales as their ue4m3 / ue8m0 bytes (docs/layouts.md)
+    tensors.push(['y_scales', scales instanceof Uint8Array ? { dtype: 'uint8', shape, data: scales } : { dtype: out.dtype, shape, data: scales }]);
   }
   await writeSafetensors(file, tensors, { format: 'pt', ...metadata });
 }

@@ -155,6 +155,16 @@ describe('specFromFile (run without --config)', () => {
 });
 
 describe('writeLayerOutput', () => {
+  it('writes FP4 qnext outputs as U8 e2m1 codes and U8 scale bytes', async () => {
+    const p = path.join(dir, 'y-fp4.safetensors');
+    const codes = Uint8Array.from({ length: 2 * 32 }, (_, i) => i % 16);
+    const scales = Uint8Array.from({ length: 2 * 2 }, (_, i) => 0x38 + i);
+    await writeLayerOutput(p, { dtype: 'bf16', M: 2, N: 32, qnext: { codes, scales, group: 16 } }, {});
+    const back = await readSafetensors(p);
+    expect(back.get('y_codes')).toEqual({ dtype: 'uint8', shape: [2, 32], data: codes });
+    expect(back.get('y_scales')).toEqual({ dtype: 'uint8', shape: [2, 2], data: scales });
+    expect(back.has('y')).toBe(false);
+  });
   it('writes y in the layer dtype with the kernel URIs as metadata', async () => {
     const p = path.join(dir, 'y.safetensors');
     await writeLayerOutput(p, { y: new Uint16Array([1, 2, 3, 4, 5, 6]), dtype: 'fp16', M: 2, N: 3 }, { gemm_uri: 'w4a4_x' });
