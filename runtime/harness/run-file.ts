@@ -64,7 +64,7 @@ export function checkAgainstFile(spec: KernelSpec, f: LayerFile, uri: string, fi
   const l = f.inputs.layer;
   const problems: string[] = [];
   if (spec.dtype !== l.dtype) problems.push(`dtype ${spec.dtype} but x is ${l.dtype}`);
-  const fmt = (q: KernelSpec['format']): string => (q.kind === 'int4' ? `int4 (group ${q.group}, ${q.scaleDtype} scales)` : `${q.kind} (group ${q.group}, ${q.scaleDtype} scales)`);
+  const fmt = (q: KernelSpec['format']): string => `${q.kind} (group ${q.group}, ${q.scaleDtype} scales)`;
   if (fmt(spec.format) !== fmt(l.format)) problems.push(`format ${fmt(spec.format)} but the weights are ${fmt(l.format)}`);
   if (spec.lowRank.rank !== l.rank) problems.push(`rank ${spec.lowRank.rank} but lora_down/lora_up give ${l.rank}${f.fileRank !== l.rank ? ` (${f.fileRank} padded to a multiple of 16)` : ''}`);
   const hasBias = spec.epilogue.some((e) => e.op === 'bias');

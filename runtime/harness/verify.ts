@@ -1,8 +1,9 @@
 // `svdq-codegen verify`: random layers (or the layer of a file, `--in`) through a set of kernel configs
-// on the emulator (or a GPU), each compared with the references (compare.ts). The default set is in the target's format (INT4,
-// INT4 fp16 on Turing, NVFP4 + MXFP4 on sm_120a/121a) and covers both dtypes where the target has them,
-// u4 activations (INT4), f32 and f16 accumulation, register and cp.async staging, ranks 0/16/32, an
-// activation and the qnext epilogue, and partial tiles (M = blockM + 17, two N blocks).
+// on the emulator (or a GPU), each compared with the references (compare.ts). The default set is in the
+// target's format (INT4, INT4 fp16 on Turing, NVFP4 + MXFP4 on sm_120a/121a) and covers both dtypes
+// where the target has them, u4 activations (INT4), f32 and f16 accumulation, register and cp.async
+// staging, ranks 0/16/32, an activation and the qnext epilogue, and partial tiles (M = blockM + 17, two
+// N blocks).
 import { buildMany } from '../../codegen/cache.js';
 import { defaultTiles } from '../../codegen/default-tiles.js';
 import { parseUri } from '../../codegen/uri.js';
