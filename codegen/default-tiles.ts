@@ -48,7 +48,11 @@ export function defaultTiles(spec: KernelSpec, target: Target): LayerTiles {
     return p.length === 0;
   });
   if (!gemm || !act) {
-    const why = [...new Set(gemm ? actWhy : gemmWhy)].slice(-2).join('; ');
+    // Clauses about the spec (`spec.…`) hold for every candidate: they are what the user asked for, so
+    // name only those; the tile clauses of candidates the user never chose would only mislead.
+    const failing = [...new Set(gemm ? actWhy : gemmWhy)];
+    const specWhy = failing.filter((p) => p.startsWith('spec.'));
+    const why = (specWhy.length ? specWhy : failing.slice(-2)).join('; ');
     throw new UserError(`no default ${gemm ? 'activation' : 'GEMM'} tile for ${spec.label ?? 'this layer'} on ${target.id} (${target.arch}): ${why}`);
   }
   return { gemm: { ...gemm }, act: { ...act } };

@@ -15,7 +15,7 @@ import { renderKernel } from './render.js';
 import { formatByKind } from '../dsl/formats.js';
 import { FLUX_DEV, QWEN_IMAGE, specsFor, type SpecOptions } from '../dsl/models/index.js';
 import { resolveGpu } from '../dsl/targets.js';
-import type { ModelCatalog, SmArch, Target } from '../dsl/types.js';
+import type { KernelSpec, ModelCatalog, SmArch, Target } from '../dsl/types.js';
 
 /** The archs of the committed INT4 catalog (regress iterates these with the catalog's INT4 specs). */
 export const GENERATED_ARCHS: readonly SmArch[] = ['sm_80', 'sm_86', 'sm_89'];
@@ -39,9 +39,10 @@ export function catalogVariants(arch: SmArch): SpecOptions[] {
 }
 
 /**
- * The target a generated arch is planned for. dsl/targets.ts has no sm_121a GPU (DGX Spark, GB10) yet:
- * its kernels are planned with the sm_120a target's per-block limits (the same compute capability 12.x
- * family: shared memory, registers and the block-scaled FP4 mma.sync) and the arch token sm_121a.
+ * The target a generated arch is planned for. sm_121a (GB10, DGX Spark: dsl/targets.ts `gb10`) is planned
+ * with the sm_120a target's facts and the arch token sm_121a: the per-block limits are the same CC 12.x
+ * family values (gb10 assumes CC 12.0's), so the kernels are identical, and the committed catalog and
+ * regression baseline keep their `rtx5090-limits-sm121a` keys. `build --gpu sm_121a` plans for gb10 itself.
  */
 export function generationTarget(arch: SmArch): Target {
   if (arch === 'sm_121a') {
@@ -51,6 +52,15 @@ export function generationTarget(arch: SmArch): Target {
   return resolveGpu(arch);
 }
 export const GENERATED_CATALOGS: readonly ModelCatalog[] = [FLUX_DEV, QWEN_IMAGE];
+
+/**
+ * A catalog's layer specs in the formats a target runs natively (catalogVariants): what `build` exports
+ * for that target when no specs are given — INT4 on sm_80/86/89, INT4 fp16 on sm_75, NVFP4 and MXFP4 on
+ * sm_120a/121a.
+ */
+export function catalogSpecs(catalog: ModelCatalog, arch: SmArch): KernelSpec[] {
+  return catalogVariants(arch).flatMap((v) => specsFor(catalog, v).map((s) => s.spec));
+}
 
 export interface GenerateOptions {
   /** Output root (default <repo>/generated). */

@@ -232,6 +232,23 @@ export const TARGETS: readonly Target[] = [
       MMA_SOURCE_FP4_SM120,
     ],
   }),
+  target({
+    id: 'gb10', name: 'NVIDIA GB10 (DGX Spark)', arch: 'sm_121a', smCount: 48, boostClockMHz: 2520,
+    tensorTflops: { fp16: 62.5, bf16: 62.5, int8: 250, int4: null, fp4: 500 },
+    dramGBps: 273, l2MiB: 24, limits: CC120, mma4bit: ['fp4.mxf4nvf4.4x.ue4m3', 'fp4.mxf4.2x.ue8m0'],
+    notes: 'DGX Spark: compute capability 12.1 (sm_121, built as sm_121a as Nunchaku does), 128 GB LPDDR5X unified with the Grace CPU. Only the core count, the FP4 peak and the bandwidth are published; clock, L2, the 16-bit rates and the per-SM limits are derived or assumed (see sources). Bandwidth-bound: 273 GB/s is 0.15× an RTX 5090. No INT4 rate: use NVFP4 or MXFP4.',
+    sources: [
+      'smCount 48: derived from 6,144 CUDA cores (NVIDIA DGX Spark spec, Computex 2025 listing) at 128 FP32 lanes per Blackwell SM; Chips and Cheese ("Inside Nvidia GB10’s memory subsystem", 2025-12-31) states 48 SMs',
+      'boostClockMHz 2520: derived from NVIDIA’s ≈31 TFLOPS FP32 (Hot Chips 2025) ÷ (6,144 × 2) (UNCERTAIN; no clock is published)',
+      'tensorTflops.fp4 500: NVIDIA "up to 1 PFLOP FP4 with sparsity" halved to dense',
+      'tensorTflops.fp16 62.5, tensorTflops.bf16 62.5, tensorTflops.int8 250: assumed at the RTX 5090’s ratios to its FP4 rate (fp16 = fp4/8 with FP32 accumulation, int8 = fp4/2); not published',
+      'dramGBps 273: NVIDIA DGX Spark spec (LPDDR5X-9400, 256-bit: 301 GB/s raw, 273 GB/s as NVIDIA lists it)',
+      'l2MiB 24: assumed (no GB10 GPU L2 size is published; the SoC adds a 16 MB system-level L4 cache per Hot Chips 2025, not counted); the cost model’s re-read traffic depends on it, so GB10 predictions are less certain than the others',
+      'tensorTflops.int4 null: no INT4 rate for consumer Blackwell (models-gpus-users.md §3); sm_121 = GB10 per models-gpus-users.md §3 ("DGX Spark (GB10) is sm_121 and is built as 121a by Nunchaku")',
+      'smemPerSmKiB, smemPerBlockKiB, regsPerSm, maxThreadsPerSm, maxBlocksPerSm: assumed equal to CC 12.0 (the same sm_120 family; ptx-fragments.md §4.2 compute_120f covers CC 12.0 and 12.1)',
+      MMA_SOURCE_FP4_SM120,
+    ],
+  }),
 ];
 
 /** The target an arch name stands for: the most common card of that arch among Nunchaku's users. */
@@ -243,6 +260,7 @@ export const DEFAULT_TARGET_FOR_ARCH: Readonly<Partial<Record<SmArch, string>>> 
   sm_90: 'h100',
   sm_100a: 'b200',
   sm_120a: 'rtx5090',
+  sm_121a: 'gb10',
 };
 
 /** Resolves `--gpu`: a target id ('l40s'), an arch ('sm_89', 'sm89', '89', '8.9', 'sm_120') → its default. */

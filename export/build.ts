@@ -11,7 +11,8 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../dsl/errors.js';
-import { resolveModel, specsFor } from '../dsl/models/index.js';
+import { resolveModel } from '../dsl/models/index.js';
+import { catalogSpecs } from '../codegen/generate.js';
 import { resolveGpu } from '../dsl/targets.js';
 import type { GemmTile, KernelSpec, Target } from '../dsl/types.js';
 import type { TuneRecord } from '../tuner/records.js';
@@ -29,7 +30,10 @@ export interface BuildOptions {
   out: string;
   /** Layer specs to export (default: the model catalog's). */
   specs?: readonly KernelSpec[];
-  /** Model catalog id whose layer specs are exported when `specs` is absent (default flux.1-dev). */
+  /**
+   * Model catalog id whose layer specs are exported when `specs` is absent (default flux.1-dev), per
+   * target in its native 4-bit formats (codegen/generate.ts catalogSpecs).
+   */
   model?: string;
   /** Extra GEMM tiles per spec besides the default (the tuned records add theirs). */
   extraTiles?: readonly GemmTile[];
@@ -72,7 +76,8 @@ async function listTree(root: string): Promise<string[]> {
 export async function buildPackage(o: BuildOptions): Promise<BuildResult> {
   if (o.gpus.length === 0) throw new UserError('--gpu: give at least one target, e.g. --gpu sm_89');
   const targets = o.gpus.map((g) => resolveGpu(g));
-  const specs = o.specs ?? specsFor(resolveModel(o.model ?? 'flux.1-dev')).map((s) => s.spec);
+  const catalog = o.specs ? undefined : resolveModel(o.model ?? 'flux.1-dev');
+  const specs = o.specs ?? ((t: Target) => catalogSpecs(catalog!, t.arch));
   const step = o.onStep ?? (() => undefined);
   const selection = selectKernels({ specs, targets, extraTiles: o.extraTiles, records: o.records });
 

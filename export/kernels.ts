@@ -38,7 +38,8 @@ export interface KernelSelection {
 }
 
 export interface SelectOptions {
-  specs: readonly KernelSpec[];
+  /** The specs to export, for every target alike, or per target (e.g. each in its native 4-bit format). */
+  specs: readonly KernelSpec[] | ((target: Target) => readonly KernelSpec[]);
   targets: readonly Target[];
   /** Extra GEMM tiles to compile for every spec (besides its default). */
   extraTiles?: readonly GemmTile[];
@@ -67,9 +68,12 @@ export function selectKernels(o: SelectOptions): KernelSelection {
     byUri.set(plan.gemm.uri, kernels.length - 1);
     return kernels.length - 1;
   };
-  const specs = [...new Map(o.specs.map((s) => [key(s), s])).values()];
+  const specsOf = (t: Target): KernelSpec[] => {
+    const list = typeof o.specs === 'function' ? o.specs(t) : o.specs;
+    return [...new Map(list.map((s) => [key(s), s])).values()];
+  };
   for (const target of o.targets) {
-    for (const spec of specs) {
+    for (const spec of specsOf(target)) {
       const why = unsupported(spec);
       if (why) {
         skipped.push({ what: spec.label ?? key(spec), why });

@@ -6,16 +6,23 @@ import type { Backend } from '../../runtime/harness/harness.js';
 import { runLayerFile } from '../../runtime/harness/run-file.js';
 import { isSlowInt4Target, slowInt4Warning, withSlowInt4 } from '../../dsl/compat.js';
 import { resolveGpu } from '../../dsl/targets.js';
+import { FORMAT_KINDS } from '../../dsl/formats.js';
+import type { FormatKind } from '../../dsl/types.js';
 
 export function backendArg(v: string): Backend {
   if (v !== 'emu' && v !== 'gpu') throw new UserError(`--backend: ${JSON.stringify(v)} is not valid; expected emu (the CPU emulator) or gpu`);
   return v;
 }
 
-function groupArg(v: string): 32 | 64 | 128 {
+export function groupArg(v: string): number {
   const g = Number(v);
-  if (g !== 32 && g !== 64 && g !== 128) throw new UserError(`--group: ${JSON.stringify(v)} is not valid; expected 32, 64 or 128`);
+  if (![16, 32, 64, 128].includes(g)) throw new UserError(`--group: ${JSON.stringify(v)} is not valid; expected 32, 64 or 128 (int4), 16 (nvfp4) or 32 (mxfp4)`);
   return g;
+}
+
+export function formatArg(v: string): FormatKind {
+  if (!(FORMAT_KINDS as readonly string[]).includes(v)) throw new UserError(`--format: ${JSON.stringify(v)} is not valid; expected ${FORMAT_KINDS.join(', ')}`);
+  return v as FormatKind;
 }
 
 export function register(program: Command): void {
@@ -23,12 +30,13 @@ export function register(program: Command): void {
     .command('run')
     .description('run one SVDQuant layer from a safetensors file on the emulator or a GPU')
     .requiredOption('--gpu <gpu>', 'target GPU: an arch (sm_89) or a card id (rtx4090, …)')
-    .requiredOption('--in <file>', 'input .safetensors: x, qweight+wscales or weight, smooth, lora_down, lora_up, bias')
+    .requiredOption('--in <file>', 'input .safetensors: x, qweight+wscales (int4, NVFP4 [+ wtensor_scale], MXFP4) or weight, smooth, lora_down, lora_up, bias')
     .requiredOption('--out <file>', 'output .safetensors (y [M,N] in x’s dtype)')
     .option('--backend <backend>', 'emu (CPU emulator) or gpu', backendArg, 'emu')
     .option('--config <uri>', 'GEMM kernel URI (w4a4_…) instead of the default tile')
     .option('--act-config <uri>', 'activation kernel URI (act_…) instead of the default tile')
-    .option('--group <g>', 'group size when quantizing a float `weight` (default 64)', groupArg)
+    .option('--format <kind>', "format for quantizing a float `weight`: int4, nvfp4 or mxfp4 (default: the target's native format)", formatArg)
+    .option('--group <g>', 'int4 group size when quantizing a float `weight` (default 64; nvfp4 is 16, mxfp4 32)', groupArg)
     .option('--time', 'also time the layer (GPU: CUDA events; emulator: wall clock, not a GPU time)')
     .option('--allow-slow-int4', 'sm_90 only: build the INT4 m16n8k64 path anyway (Hopper has no 4-bit fast path; labelled slow)')
     .option('--json', 'print the result as JSON')
@@ -44,6 +52,7 @@ export function register(program: Command): void {
         output: o.out,
         config: o.config,
         actConfig: o.actConfig,
+        format: o.format,
         group: o.group,
         time: o.time ? {} : undefined,
         allowSlowInt4: o.allowSlowInt4,

@@ -1,12 +1,13 @@
-// `svdq-codegen verify --gpu sm_89 --backend emu [--configs URI,…] [--json]`: random layers through a
-// set of kernel configs against the references; a table, and exit 1 on any mismatch.
+// `svdq-codegen verify --gpu sm_89 --backend emu [--configs URI,…] [--in layer.safetensors] [--json]`:
+// random layers (or the file's layer) through a set of kernel configs against the references; a table,
+// and exit 1 on any mismatch.
 import type { Command } from 'commander';
 import Table from 'cli-table3';
 import chalk from 'chalk';
 import { isSlowInt4Target, slowInt4Warning, withSlowInt4 } from '../../dsl/compat.js';
 import { resolveGpu } from '../../dsl/targets.js';
 import { verifyConfigs, type VerifyRow } from '../../runtime/harness/verify.js';
-import { backendArg } from './run.js';
+import { backendArg, formatArg, groupArg } from './run.js';
 import { positiveInt } from './tune.js';
 
 const list = (v: string, prev: string[] = []): string[] => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
@@ -25,6 +26,9 @@ export function register(program: Command): void {
     .requiredOption('--gpu <gpu>', 'target GPU: an arch (sm_89) or a card id')
     .option('--backend <backend>', 'emu (CPU emulator) or gpu', backendArg, 'emu')
     .option('--configs <uris>', 'GEMM kernel URIs, comma-separated or repeated (default: a built-in set)', list)
+    .option('--in <file>', 'verify the layer of a .safetensors file (the tensors `run` takes: int4, NVFP4 or MXFP4) instead of random layers')
+    .option('--format <kind>', "with --in: format for quantizing a float `weight` (int4, nvfp4, mxfp4; default: the target's native format)", formatArg)
+    .option('--group <g>', 'with --in: int4 group for quantizing a float `weight` (default 64)', groupArg)
     .option('--seed <n>', 'random seed (default 1)', positiveInt('--seed'))
     .option('--allow-slow-int4', 'sm_90 only: build the INT4 m16n8k64 path anyway (Hopper has no 4-bit fast path; labelled slow)')
     .option('--json', 'print JSON')
@@ -32,7 +36,7 @@ export function register(program: Command): void {
       const progress = o.json || !process.stderr.isTTY ? undefined : (done: number, total: number, label: string) => process.stderr.write(`\r${done}/${total} ${label}\x1b[K`);
       const slow = o.allowSlowInt4 ? withSlowInt4(resolveGpu(o.gpu)) : undefined;
       if (slow && isSlowInt4Target(slow)) process.stderr.write(`${slowInt4Warning(slow)}\n`);
-      const rows = await verifyConfigs({ gpu: o.gpu, backend: o.backend, configs: o.configs, seed: o.seed, allowSlowInt4: o.allowSlowInt4, onProgress: progress });
+      const rows = await verifyConfigs({ gpu: o.gpu, backend: o.backend, configs: o.configs, input: o.in, format: o.format, group: o.group, seed: o.seed, allowSlowInt4: o.allowSlowInt4, onProgress: progress });
       if (progress) process.stderr.write('\r\x1b[K');
       const failed = rows.filter((r) => !r.passed).length;
       if (o.json) {

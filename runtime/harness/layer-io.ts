@@ -1,14 +1,16 @@
 // A layer in a safetensors file, as users hand it to `run` (logical, unpacked tensors, PyTorch
-// conventions; docs/cli.md): x [M,K] fp16/bf16; qweight [N,K] int8 codes + wscales [N,K/G], or a float
-// weight [N,K] that is quantized here; smooth [K]; lora_down [r,K] + lora_up [N,r]; bias [N]; optional
-// lora_scales [r/16] fp32. Ranks that are not a multiple of 16 are zero-padded (exact).
+// conventions; docs/cli.md): x [M,K] fp16/bf16; 4-bit weights (layer-weights.ts: int4, NVFP4 or MXFP4
+// codes with their scales, or a float weight [N,K] quantized here); smooth [K]; lora_down [r,K] +
+// lora_up [N,r]; bias [N]; optional lora_scales [r/16] fp32. Ranks that are not a multiple of 16 are
+// zero-padded (exact).
 import { UserError } from '../../dsl/errors.js';
-import type { Dtype16, Int4Format } from '../../dsl/types.js';
+import type { Dtype16 } from '../../dsl/types.js';
 import { SafetensorsFile, writeSafetensors, type StTensorInfo } from '../../codegen/safetensors.js';
 import { fromBits16, toBits16 } from '../../numerics/float16.js';
 import type { LayerInputs } from '../reference/layer.js';
 import type { LogicalLayer } from '../../numerics/logical.js';
-import { quantizeWeights } from '../reference/quantize.js';
+export type { WeightOptions } from './layer-weights.js';
+import { readWeights, type WeightOptions } from './layer-weights.js';
 import { toFloat64, type Tensor } from '../../numerics/tensors.js';
 
 export interface LayerFile {
@@ -47,7 +49,7 @@ function recordedActivation(file: string, md: Record<string, string>): LayerFile
 
 const FLOAT = new Set(['F16', 'BF16', 'F32', 'F64']);
 
-export async function readLayerFile(file: string, options: { group?: Int4Format['group'] } = {}): Promise<LayerFile> {
+export async function readLayerFile(file: string, options: WeightOptions = {}): Promise<LayerFile> {
   const f = await SafetensorsFile.open(file);
   try {
     const need = (name: string): StTensorInfo => f.info(name);
@@ -76,43 +78,11 @@ export async function readLayerFile(file: string, options: { group?: Int4Format[
     if (M < 1 || K < 64 || K % 64 !== 0) bad('x', `has shape [${M},${K}]; K must be a positive multiple of 64 and M ≥ 1`);
     const x = (await f.readTensor('x')).data as Uint16Array;
 
-    let N: number;
-    let format: Int4Format;
-    let qweight: Int8Array;
-    let wscales: Uint16Array;
-    let weights: LayerFile['weights'];
-    const qi = opt('qweight');
-    const wi = opt('weight');
-    if (qi && wi) throw new UserError(`${file}: has both 'qweight' and 'weight'; give one (int8 codes with wscales, or float weights to quantize)`);
-    if (qi) {
-      weights = 'qweight';
-      if (qi.dtype !== 'I8') bad('qweight', `has dtype ${qi.dtype}; expected I8 (int4 codes −8..7 stored one per byte)`);
-      N = qi.shape[0];
-      shapeIs(qi, [N, K], '[N,K]');
-      qweight = (await f.readTensor('qweight')).data as Int8Array;
-      const outOfRange = qweight.findIndex((c) => c < -8 || c > 7);
-      if (outOfRange >= 0) bad('qweight', `holds ${qweight[outOfRange]} at index ${outOfRange}; int4 codes are −8..7`);
-      const si = need('wscales');
-      if (si.shape.length !== 2 || si.shape[0] !== N || si.shape[1] < 1 || K % si.shape[1] !== 0) bad('wscales', `has shape [${si.shape.join(',')}]; expected [N, K/G] with N = ${N}, K = ${K}`);
-      const G = K / si.shape[1];
-      if (G !== 32 && G !== 64 && G !== 128) bad('wscales', `gives group K/${si.shape[1]} = ${G}; allowed groups: 32, 64, 128`);
-      if (si.dtype !== 'F16' && si.dtype !== 'BF16') bad('wscales', `has dtype ${si.dtype}; expected F16 or BF16`);
-      format = { kind: 'int4', group: G as Int4Format['group'], scaleDtype: si.dtype === 'F16' ? 'fp16' : 'bf16' };
-      wscales = (await f.readTensor('wscales')).data as Uint16Array;
-    } else if (wi) {
-      weights = 'weight';
-      N = wi.shape[0];
-      shapeIs(wi, [N, K], '[N,K]');
-      format = { kind: 'int4', group: options.group ?? 64, scaleDtype: dtype };
-      const q = quantizeWeights(await floatOf(wi), N, K, format);
-      qweight = q.codes as Int8Array;
-      wscales = q.scales as Uint16Array;
-    } else {
-      throw new UserError(`${file}: needs 'qweight' [N,K] int8 with 'wscales' [N,K/G], or 'weight' [N,K] float (the file has ${f.tensors.map((t) => `'${t.name}'`).join(', ')})`);
-    }
+    const w = await readWeights(f, file, K, dtype, options);
+    const { N, format, qweight, wscales, wtensorScale, weights } = w;
     if (N < 16 || N % 16 !== 0) bad(weights, `has N = ${N}; N must be a positive multiple of 16`);
 
-    const layer: LogicalLayer = { N, K, format, dtype, qweight, wscales, wtensorScale: 1, rank: 0 };
+    const layer: LogicalLayer = { N, K, format, dtype, qweight, wscales, wtensorScale, rank: 0 };
     const si = opt('smooth');
     if (si) {
       shapeIs(si, [K], '[K]');
@@ -168,7 +138,10 @@ export async function writeLayerOutput(
   if (out.qnext) {
     const codes = out.qnext.codes;
     tensors.push(['y_codes', codes instanceof Int8Array ? { dtype: 'int8', shape: [out.M, out.N], data: codes } : { dtype: 'uint8', shape: [out.M, out.N], data: codes }]);
-    tensors.push(['y_scales', { dtype: out.dtype, shape: [out.M, out.N / out.qnext.group], data: out.qnext.scales as Uint16Array }]);
+    const shape = [out.M, out.N / out.qnext.group];
+    const scales = out.qnext.scales;
+    // INT4 scales in the layer dtype; FP4 scales as their ue4m3 / ue8m0 bytes (docs/layouts.md)
+    tensors.push(['y_scales', scales instanceof Uint8Array ? { dtype: 'uint8', shape, data: scales } : { dtype: out.dtype, shape, data: scales }]);
   }
   await writeSafetensors(file, tensors, { format: 'pt', ...metadata });
 }

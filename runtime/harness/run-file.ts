@@ -6,9 +6,10 @@ import { SafetensorsFile } from '../../codegen/safetensors.js';
 import { parseUri } from '../../codegen/uri.js';
 import { UserError } from '../../dsl/errors.js';
 import { validateSpec } from '../../dsl/spec.js';
-import { resolveGpu } from '../../dsl/targets.js';
-import { withSlowInt4 } from '../../dsl/compat.js';
-import type { ActTile, EpilogueOp, GemmTile, KernelSpec, Target } from '../../dsl/types.js';
+import { defaultFormatKind, resolveGpu } from '../../dsl/targets.js';
+import { checkSpecOnTarget, withSlowInt4 } from '../../dsl/compat.js';
+import { SpecError } from '../../dsl/errors.js';
+import type { ActTile, EpilogueOp, FormatKind, GemmTile, KernelSpec, Target } from '../../dsl/types.js';
 import { toBits16 } from '../../numerics/float16.js';
 import { toFloat64 } from '../../numerics/tensors.js';
 import type { HarnessTiming } from './bundle.js';
@@ -26,8 +27,10 @@ export interface RunFileOptions {
   config?: string;
   /** An activation-kernel URI (act_…); default tile otherwise. */
   actConfig?: string;
-  /** Group for quantizing a float `weight` (default 64). */
-  group?: 32 | 64 | 128;
+  /** Format for quantizing a float `weight` (default: the target's native format, dsl/targets.ts). */
+  format?: FormatKind;
+  /** INT4 group for quantizing a float `weight` (default 64; NVFP4 16 and MXFP4 32 are fixed). */
+  group?: number;
   time?: TimingRequest;
   /** sm_90 only: build the INT4 m16n8k64 path although Hopper has no 4-bit fast path (labelled slow). */
   allowSlowInt4?: boolean;
@@ -57,11 +60,13 @@ export function specFromFile(f: LayerFile): KernelSpec {
   return validateSpec({ format: l.format, activation: f.activation ?? { unsigned: false, shift: 0 }, dtype: l.dtype, lowRank: { rank: l.rank }, epilogue });
 }
 
-function checkAgainstFile(spec: KernelSpec, f: LayerFile, uri: string, file: string): void {
+/** A --config URI must agree with the file: each disagreement named. */
+export function checkAgainstFile(spec: KernelSpec, f: LayerFile, uri: string, file: string): void {
   const l = f.inputs.layer;
   const problems: string[] = [];
   if (spec.dtype !== l.dtype) problems.push(`dtype ${spec.dtype} but x is ${l.dtype}`);
-  if (JSON.stringify(spec.format) !== JSON.stringify(l.format)) problems.push(`format ${JSON.stringify(spec.format)} but the weights are ${JSON.stringify(l.format)}`);
+  const fmt = (q: KernelSpec['format']): string => `${q.kind} (group ${q.group}, ${q.scaleDtype} scales)`;
+  if (fmt(spec.format) !== fmt(l.format)) problems.push(`format ${fmt(spec.format)} but the weights are ${fmt(l.format)}`);
   if (spec.lowRank.rank !== l.rank) problems.push(`rank ${spec.lowRank.rank} but lora_down/lora_up give ${l.rank}${f.fileRank !== l.rank ? ` (${f.fileRank} padded to a multiple of 16)` : ''}`);
   const hasBias = spec.epilogue.some((e) => e.op === 'bias');
   if (hasBias && !f.hasBias) problems.push("a bias epilogue but the file has no 'bias'");
@@ -86,7 +91,7 @@ function tilesFor(spec: KernelSpec, target: Target, gemm: GemmTile | undefined, 
 }
 
 /** The next layer's run-time tensors for a qnext config: next_smooth [N], next_lora_down [rn,N]. */
-async function readNext(file: string, spec: KernelSpec, f: LayerFile): Promise<void> {
+export async function readNext(file: string, spec: KernelSpec, f: LayerFile): Promise<void> {
   const q = spec.epilogue.find((e) => e.op === 'qnext');
   if (!q || q.op !== 'qnext') return;
   const st = await SafetensorsFile.open(file);
@@ -106,11 +111,28 @@ async function readNext(file: string, spec: KernelSpec, f: LayerFile): Promise<v
   }
 }
 
+/** The file's layer must run on the target: said in terms of the file's tensors, before planning tiles. */
+export function onTarget(spec: KernelSpec, target: Target, input: string, f: LayerFile): void {
+  try {
+    checkSpecOnTarget(spec, target);
+  } catch (e) {
+    if (!(e instanceof SpecError)) throw e;
+    const v = String(e.value);
+    const what: Record<string, string> = {
+      'format.kind': f.weights === 'qweight' ? `its weights ('qweight', 'wscales') are ${v}, and ${v}` : `--format ${v}: ${v}`,
+      dtype: `its dtype ${v} (from 'x')`,
+      'format.scaleDtype': `its int4 scales ('wscales') in ${v}`,
+    };
+    throw new UserError(`${input}: the layer cannot run on --gpu ${target.id} (${target.arch}): ${what[e.field] ?? `${e.field} ${v}`} ${e.allowed}`);
+  }
+}
+
 export async function runLayerFile(o: RunFileOptions): Promise<RunFileResult> {
   const target = o.allowSlowInt4 ? withSlowInt4(resolveGpu(o.gpu)) : resolveGpu(o.gpu);
   if (o.backend === 'gpu') await requireGpu(target.arch); // before reading or building anything
-  const file = await readLayerFile(o.input, { group: o.group });
+  const file = await readLayerFile(o.input, { format: o.format, group: o.group, defaultFormat: defaultFormatKind(target) });
   let spec = specFromFile(file);
+  if (!o.config) onTarget(spec, target, o.input, file);
   let gemm: GemmTile | undefined;
   if (o.config) {
     const parsed = parseUri(o.config);

@@ -1,8 +1,9 @@
-// `svdq-codegen verify`: random layers through a set of kernel configs on the emulator (or a GPU),
-// each compared with the references (compare.ts). The default set is in the target's format (INT4,
-// INT4 fp16 on Turing, NVFP4 + MXFP4 on sm_120a/121a) and covers both dtypes where the target has them,
-// u4 activations (INT4), f32 and f16 accumulation, register and cp.async staging, ranks 0/16/32, an
-// activation and the qnext epilogue, and partial tiles (M = blockM + 17, two N blocks).
+// `svdq-codegen verify`: random layers (or the layer of a file, `--in`) through a set of kernel configs
+// on the emulator (or a GPU), each compared with the references (compare.ts). The default set is in the
+// target's format (INT4, INT4 fp16 on Turing, NVFP4 + MXFP4 on sm_120a/121a) and covers both dtypes
+// where the target has them, u4 activations (INT4), f32 and f16 accumulation, register and cp.async
+// staging, ranks 0/16/32, an activation and the qnext epilogue, and partial tiles (M = blockM + 17, two
+// N blocks).
 import { buildMany } from '../../codegen/cache.js';
 import { defaultTiles } from '../../codegen/default-tiles.js';
 import { parseUri } from '../../codegen/uri.js';
@@ -12,7 +13,7 @@ import { gemmMmaFor } from '../../codegen/plan/gemm.js';
 import { withSlowInt4 } from '../../dsl/compat.js';
 import { formatByKind } from '../../dsl/formats.js';
 import { defaultFormatKind, resolveGpu, supportsBf16 } from '../../dsl/targets.js';
-import type { ActTile, GemmTile, KernelSpec, Target } from '../../dsl/types.js';
+import type { ActTile, FormatKind, GemmTile, KernelSpec, Target } from '../../dsl/types.js';
 import { toBits16 } from '../../numerics/float16.js';
 import type { LayerInputs } from '../reference/layer.js';
 import { createRng, randomBits16 } from '../reference/random.js';
@@ -22,6 +23,8 @@ import { compareLayer, type Check } from './compare.js';
 import { requireGpu } from './gpu.js';
 import type { Backend } from './harness.js';
 import { buildLayerHarness, runLayer } from './run-layer.js';
+import { readLayerFile } from './layer-io.js';
+import { checkAgainstFile, onTarget, readNext, specFromFile } from './run-file.js';
 
 export interface VerifyConfig {
   spec: KernelSpec;
@@ -50,6 +53,15 @@ export interface VerifyOptions {
   configs?: string[];
   /** sm_90: build the INT4 m16n8k64 path anyway (dsl/compat.ts withSlowInt4; plans carry slowPath). */
   allowSlowInt4?: boolean;
+  /**
+   * A layer file (logical tensors, docs/cli.md `run`; int4, NVFP4 or MXFP4) to verify instead of random
+   * layers: its own spec with default tiles, or the `configs`, each checked against the file.
+   */
+  input?: string;
+  /** With `input`: the format a float `weight` is quantized to (default: the target's native one). */
+  format?: FormatKind;
+  /** With `input`: the int4 group for a float `weight`. */
+  group?: number;
   /** Only the first `limit` default configs (ignored with `configs`). */
   limit?: number;
   seed?: number;
@@ -176,19 +188,49 @@ function problemFor(c: VerifyConfig): { M: number; N: number; K: number } {
   return { M: g.blockM + 17, N: 2 * g.blockN, K: Math.min(2 * unit, 512) };
 }
 
+/** The configs and inputs of `verify --in FILE`: the file's own layer, every config checked against it. */
+async function fileConfigs(o: VerifyOptions, target: Target): Promise<{ configs: VerifyConfig[]; inputs: (c: VerifyConfig) => Promise<LayerInputs> }> {
+  const input = o.input!;
+  const file = await readLayerFile(input, { format: o.format, group: o.group, defaultFormat: defaultFormatKind(target) });
+  const own = specFromFile(file);
+  let configs: VerifyConfig[];
+  if (o.configs && o.configs.length > 0) {
+    configs = configsFromUris(o.configs, target);
+    configs.forEach((c, i) => checkAgainstFile(c.spec, file, o.configs![i], input));
+  } else {
+    onTarget(own, target, input, file);
+    configs = [{ spec: own, tiles: defaultTiles(own, target) }];
+  }
+  return {
+    configs,
+    inputs: async (c) => {
+      const f = { ...file, inputs: { ...file.inputs } };
+      await readNext(input, c.spec, f);
+      return f.inputs;
+    },
+  };
+}
+
 export async function verifyConfigs(o: VerifyOptions): Promise<VerifyRow[]> {
   const target = o.allowSlowInt4 ? withSlowInt4(resolveGpu(o.gpu)) : resolveGpu(o.gpu);
   if (o.backend === 'gpu') await requireGpu(target.arch);
-  const configs = o.configs && o.configs.length > 0 ? configsFromUris(o.configs, target) : defaultVerifyConfigs(target).slice(0, o.limit);
   const seed = o.seed ?? 1;
+  const fromFile = o.input ? await fileConfigs(o, target) : undefined;
+  const configs = fromFile ? fromFile.configs : o.configs && o.configs.length > 0 ? configsFromUris(o.configs, target) : defaultVerifyConfigs(target).slice(0, o.limit);
+  const configsInput = new Map<VerifyConfig, LayerInputs>();
+  if (fromFile) for (const c of configs) configsInput.set(c, await fromFile.inputs(c));
+  const sizeOf = (c: VerifyConfig): { M: number; N: number; K: number } => {
+    const file = configsInput.get(c);
+    return file ? { M: file.M, N: file.layer.N, K: file.layer.K } : problemFor(c);
+  };
   const jobs = configs.map((c) => ({
     label: `${c.spec.dtype} ${c.spec.epilogue.map((e) => e.op).join('-') || 'plain'}`,
     run: async (): Promise<VerifyRow> => {
-      const { M, N, K } = problemFor(c);
+      const { M, N, K } = sizeOf(c);
       const { plan, built } = await buildLayerHarness(c.spec, c.tiles, target, o.backend);
       const base = { gemmUri: plan.gemm.uri, actUri: plan.act.uri, M, N, K };
       try {
-        const inputs = randomInputs(c.spec, M, N, K, seed);
+        const inputs = configsInput.get(c) ?? randomInputs(c.spec, M, N, K, seed);
         const run = await runLayer({ spec: c.spec, tiles: c.tiles, target, backend: o.backend, inputs, built });
         const cmp = compareLayer(run, inputs, c.spec);
         return { ...base, passed: cmp.passed, yBitExact: cmp.yBitExact, relErrorVsFloat64: cmp.relErrorVsFloat64, checks: cmp.checks };
@@ -204,6 +246,6 @@ export async function verifyConfigs(o: VerifyOptions): Promise<VerifyRow[]> {
   return outcomes.map((out, i) => {
     if (out.ok) return out.value;
     const c = configs[i];
-    return { gemmUri: `(${c.spec.dtype} ${out.label})`, actUri: '', ...problemFor(c), passed: false, yBitExact: NaN, relErrorVsFloat64: NaN, checks: [], error: (out.error as Error).message };
+    return { gemmUri: `(${c.spec.dtype} ${out.label})`, actUri: '', ...sizeOf(c), passed: false, yBitExact: NaN, relErrorVsFloat64: NaN, checks: [], error: (out.error as Error).message };
   });
 }

@@ -34,6 +34,6 @@ describe('checkSpecOnTarget', () => {
     expect(ids.slice(0, 3)).toEqual(['a100', 'rtx3090', 'rtx4090']);
     expect(ids).toContain('l40s');
     expect(ids).not.toContain('t4'); // bf16 default dtype
-    expect(targetsFor(layer({ format: nvfp4() })).map((t) => t.id)).toEqual(['rtx5090', 'rtxpro6000']);
+    expect(targetsFor(layer({ format: nvfp4() })).map((t) => t.id)).toEqual(['rtx5090', 'gb10', 'rtxpro6000']);
   });
 });

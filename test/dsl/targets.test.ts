@@ -50,7 +50,7 @@ describe('targets table', () => {
   it('rates agree with SMs × clock × per-SM rate within 2%', () => {
     const perSm: Record<string, { int4?: number; fp4?: number; int8: number }> = {
       sm_75: { int4: 4096, int8: 2048 }, sm_86: { int4: 4096, int8: 2048 }, sm_89: { int4: 4096, int8: 2048 },
-      sm_80: { int4: 8192, int8: 4096 }, sm_90: { int8: 8192 }, sm_120a: { fp4: 4096, int8: 2048 },
+      sm_80: { int4: 8192, int8: 4096 }, sm_90: { int8: 8192 }, sm_120a: { fp4: 4096, int8: 2048 }, sm_121a: { fp4: 4096, int8: 2048 },
     };
     for (const t of TARGETS.filter((x) => x.arch !== 'sm_100a')) {
       const r = perSm[t.arch];
@@ -93,7 +93,7 @@ describe('targets table', () => {
 
 describe('resolveGpu', () => {
   it('maps archs to their documented default targets', () => {
-    expect(DEFAULT_TARGET_FOR_ARCH).toEqual({ sm_75: 't4', sm_80: 'a100', sm_86: 'rtx3090', sm_89: 'rtx4090', sm_90: 'h100', sm_100a: 'b200', sm_120a: 'rtx5090' });
+    expect(DEFAULT_TARGET_FOR_ARCH).toEqual({ sm_75: 't4', sm_80: 'a100', sm_86: 'rtx3090', sm_89: 'rtx4090', sm_90: 'h100', sm_100a: 'b200', sm_120a: 'rtx5090', sm_121a: 'gb10' });
     expect(resolveGpu('sm_89').id).toBe('rtx4090');
     expect(resolveGpu('sm89').id).toBe('rtx4090');
     expect(resolveGpu('89').id).toBe('rtx4090');
@@ -101,6 +101,8 @@ describe('resolveGpu', () => {
     expect(resolveGpu('sm_120').id).toBe('rtx5090');
     expect(resolveGpu('sm_120a').id).toBe('rtx5090');
     expect(resolveGpu('sm_100a').id).toBe('b200');
+    expect(resolveGpu('sm_121a').id).toBe('gb10'); // DGX Spark
+    expect(resolveGpu('12.1').arch).toBe('sm_121a');
     expect(resolveGpu('SM_75').id).toBe('t4');
   });
   it('accepts target ids, case- and dash-insensitively', () => {
@@ -109,7 +111,7 @@ describe('resolveGpu', () => {
     expect(resolveGpu('rtx4090laptop').id).toBe('rtx4090-laptop');
   });
   it('rejects unknown GPUs with the allowed values', () => {
-    for (const bad of ['v100', 'sm_70', 'sm_121a', '']) {
+    for (const bad of ['v100', 'sm_70', 'sm_122a', '']) {
       expect(() => resolveGpu(bad)).toThrow(UserError);
     }
     expect(() => resolveGpu('v100')).toThrow(/--gpu: "v100" is not a known GPU; allowed: rtx2080ti, t4, .*sm_89 \(→ rtx4090\)/);

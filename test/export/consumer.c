@@ -4,6 +4,8 @@
  *   consumer run    CKPT PREFIX X.bin M Y.bin
  *   consumer append CKPT PREFIX ADAPTER X.bin M Y.bin SCALE   (appends ADAPTER.lora_down/up, then rescales)
  *   consumer misuse CKPT PREFIX                                (bad calls: errors, nothing launched)
+ * The format follows the packed tensors: F16/BF16 wscales = INT4; U8 wscales = NVFP4 (group 16, with its
+ * F32 wtensor_scale) or MXFP4 (group 32).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -97,6 +99,14 @@ static void describe(const char* prefix) {
   g_desc.wq = wq.device;
   g_desc.wscales = wscales.device;
   g_desc.wtensor_scale = 1.0f;
+  /* NVFP4: the per-tensor weight scale is an fp32 scalar the ABI takes by value (host) */
+  snprintf(name, sizeof name, "%s.wtensor_scale", prefix);
+  tensor_t ts;
+  if (load(name, &ts)) {
+    if (strcmp(ts.dtype, "F32") != 0 || ts.bytes != 4) die("wtensor_scale must be an F32 scalar");
+    svdq_copy_to_host(&g_desc.wtensor_scale, ts.device, 4);
+    svdq_device_free(ts.device);
+  }
   if (LOAD(bias, "bias")) {
     g_desc.bias = bias.device;
     g_desc.epilogue |= SVDQ_EPILOGUE_BIAS;

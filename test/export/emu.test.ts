@@ -13,6 +13,11 @@ import { familyOfGemmUri } from '../../tuner/records.js';
 import { planLayer } from '../../codegen/plan/index.js';
 import { defaultTiles } from '../../codegen/default-tiles.js';
 import { compareY, makeCheckpoint, referenceY, SMALL_TILE, SPEC, withAdapter, writeInput, type Checkpoint } from './helpers.js';
+import { makeLayer, writeLogicalCheckpoint } from './fixtures.js';
+import { packCheckpoint } from '../../export/pack/pack.js';
+import { kernelPrecisionLayer } from '../../runtime/reference/layer.js';
+import type { KernelSpec } from '../../dsl/types.js';
+import type { LogicalLayer } from '../../numerics/logical.js';
 
 const HERE = path.dirname(new URL(import.meta.url).pathname);
 let dir: string;
@@ -131,6 +136,70 @@ describe('dist/ from svdq-codegen build (emulator flavour)', () => {
     expect(r.stderr).toBe('');
     expect(r.exitCode).toBe(0);
     const y = new Uint16Array((await fs.readFile(path.join(dir, 'yp.bin'))).buffer.slice(0));
+    expect(compareY(y, want).maxErr).toBe(0);
+  });
+});
+
+// `build --gpu sm_120a`: the same consumers drive an NVFP4 layer (U8 e2m1 codes, ue4m3 scales, an fp32
+// per-tensor scale) through the emulator library built for the FP4 target.
+describe('dist/ for sm_120a (NVFP4) on the emulator library', () => {
+  const NV: KernelSpec = { ...SPEC, format: { kind: 'nvfp4', group: 16, scaleDtype: 'ue4m3' } };
+  let nvDir: string;
+  let nvDist: BuildResult;
+  let nvFile: string;
+  let nvLayer: LogicalLayer;
+  let nvConsumer: string;
+  beforeAll(async () => {
+    nvDir = await fs.mkdtemp(path.join(os.tmpdir(), 'svdq-export-nvfp4-'));
+    nvLayer = makeLayer({ N: 64, K: 128, rank: 32, format: NV.format, dtype: 'bf16', seed: 31 });
+    expect(nvLayer.wtensorScale).not.toBe(1); // the per-tensor scale really travels
+    const logical = path.join(nvDir, 'logical.safetensors');
+    await writeLogicalCheckpoint(logical, { 'blocks.0.attn.to_q': nvLayer });
+    nvFile = path.join(nvDir, 'packed.safetensors');
+    await packCheckpoint({ from: 'logical', input: logical, output: nvFile });
+    nvDist = await buildPackage({ gpus: ['sm_120a'], out: path.join(nvDir, 'dist'), specs: [NV], cuda: false });
+    nvConsumer = path.join(nvDir, 'consumer');
+    const emu = path.join(nvDist.out, 'emu');
+    await execa('gcc', ['-std=c11', '-Wall', '-Werror', `-I${path.join(nvDist.out, 'include')}`, path.join(HERE, 'consumer.c'), `-L${emu}`, '-lsvdq_emu', `-Wl,-rpath,${emu}`, '-o', nvConsumer]);
+  }, 600_000);
+  afterAll(async () => {
+    await fs.rm(nvDir, { recursive: true, force: true });
+  });
+  const nvReference = (M: number, x: Uint16Array) => kernelPrecisionLayer({ layer: nvLayer, M, x }, NV).y;
+
+  it('the manifest holds the sm_120a NVFP4 kernel', async () => {
+    const m = JSON.parse(await fs.readFile(path.join(nvDist.out, 'manifest.json'), 'utf8'));
+    expect(m.targets.map((t: { arch: string }) => t.arch)).toEqual(['sm_120a']);
+    expect(JSON.stringify(m.kernels)).toContain('w4a4_nvfp4g16_bf16_r32_');
+  });
+
+  it('C consumer: the packed NVFP4 layer runs and matches the reference', async () => {
+    const M = 45;
+    const x = await writeInput(path.join(nvDir, 'x.bin'), M, 128, 41);
+    const report = path.join(nvDir, 'report.json');
+    const r = await execa(nvConsumer, ['run', nvFile, 'blocks.0.attn.to_q', path.join(nvDir, 'x.bin'), String(M), path.join(nvDir, 'y.bin')], { reject: false, env: { SVDQ_EMU_REPORT: report, SVDQ_EMU_QUIET: '1' } });
+    expect(r.stderr).toBe('');
+    expect(r.exitCode).toBe(0);
+    const launches: { kernel: string; findings?: unknown[] }[] = JSON.parse(await fs.readFile(report, 'utf8')).launches ?? [];
+    expect(launches.map((l) => l.kernel).join(' ')).toContain('nvfp4');
+    expect(launches.every((l) => (l.findings ?? []).length === 0)).toBe(true);
+    const y = new Uint16Array((await fs.readFile(path.join(nvDir, 'y.bin'))).buffer.slice(0));
+    const want = nvReference(M, x);
+    expect(compareY(y, want).maxErr).toBe(0);
+    // and wtensor_scale is applied: the output of a layer with scale 1 would be far off
+    expect(compareY(y, kernelPrecisionLayer({ layer: { ...nvLayer, wtensorScale: 1 }, M, x }, NV).y).maxErr).toBeGreaterThan(0);
+  });
+
+  it('Python consumer (ctypes + numpy) runs the packed NVFP4 layer and matches the reference', async () => {
+    const M = 30;
+    const x = await writeInput(path.join(nvDir, 'xp.bin'), M, 128, 42);
+    const want = nvReference(M, x);
+    await fs.writeFile(path.join(nvDir, 'want.bin'), want);
+    const tol = compareY(want, want).tol;
+    const r = await execa(python, [path.join(HERE, 'consumer.py'), path.join(nvDist.out, 'emu', 'libsvdq_emu.so'), nvFile, 'blocks.0.attn.to_q', path.join(nvDir, 'xp.bin'), String(M), path.join(nvDir, 'want.bin'), path.join(nvDir, 'yp.bin'), String(tol)], { reject: false, env: { SVDQ_EMU_QUIET: '1' } });
+    expect(r.stderr).toBe('');
+    expect(r.exitCode).toBe(0);
+    const y = new Uint16Array((await fs.readFile(path.join(nvDir, 'yp.bin'))).buffer.slice(0));
     expect(compareY(y, want).maxErr).toBe(0);
   });
 });

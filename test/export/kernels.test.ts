@@ -9,6 +9,8 @@ import { epilogueFlags, renderHeader, renderKernelTable, smOf } from '../../expo
 import { defaultTiles } from '../../codegen/default-tiles.js';
 import { planLayer } from '../../codegen/plan/index.js';
 import { resolveGpu } from '../../dsl/targets.js';
+import { resolveModel } from '../../dsl/models/index.js';
+import { catalogSpecs } from '../../codegen/generate.js';
 import type { KernelSpec } from '../../dsl/types.js';
 import { familyOfGemmUri, type TuneRecord } from '../../tuner/records.js';
 import { SMALL_TILE, SPEC } from './helpers.js';
@@ -44,6 +46,37 @@ describe('selectKernels', () => {
       [1, 64, 128, 32, 0, 'measured 9.00 us'],
     ]);
     expect(sel.kernels[1].act.uri).toBe(sel.kernels[0].act.uri);
+  });
+
+  it('plans the built-in catalogs per target in its native format: FP4 on sm_120a/121a, INT4 on sm_89 (qnext chains skipped)', () => {
+    for (const model of ['flux.1-dev', 'qwen-image']) {
+      const c = resolveModel(model);
+      const sel = selectKernels({ specs: (t) => catalogSpecs(c, t.arch), targets: [sm89, resolveGpu('sm_120a'), resolveGpu('sm_121a')] });
+      const byArch = (a: string) => sel.kernels.filter((k) => k.gemm.arch === a).map((k) => k.spec.format.kind);
+      expect(new Set(byArch('sm_89'))).toEqual(new Set(['int4']));
+      expect(byArch('sm_120a').sort()).toEqual(['mxfp4', 'nvfp4']);
+      expect(byArch('sm_121a').sort()).toEqual(['mxfp4', 'nvfp4']);
+      expect(sel.kernels.find((k) => k.gemm.arch === 'sm_121a')!.target.id).toBe('gb10');
+      expect(sel.skipped.every((s) => s.why.includes('qnext'))).toBe(true);
+    }
+  });
+
+  it('names only the clauses of what was asked: a bf16 layer on sm_75 says bf16, not cp.async staging', () => {
+    const t4 = resolveGpu('sm_75');
+    const msg = (() => {
+      try {
+        selectKernels({ specs: [SPEC], targets: [t4] });
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return '';
+    })();
+    expect(msg).toMatch(/spec\.dtype: 'bf16' needs bf16 tensor cores \(sm_80\+\); allowed on sm_75: 'fp16'/);
+    expect(msg).not.toMatch(/tile\.|cp\.async/);
+    // an FP4 spec on an INT4 GPU: the format clause alone, no tile clause of the qnext candidates
+    expect(() => defaultTiles({ ...QNEXT, format: { kind: 'nvfp4', group: 16, scaleDtype: 'ue4m3' }, activation: { unsigned: false, shift: 0 }, epilogue: [{ op: 'bias' }] }, sm89)).toThrow(
+      /^no default GEMM tile for this layer on rtx4090 \(sm_89\): spec\.format\.kind: 'nvfp4' has no 4-bit MMA on rtx4090 \(sm_89\) \(mma4bit: \[int4\.m16n8k64\]\); allowed there: int4$/,
+    );
   });
 
   it('refuses to build nothing', () => {
@@ -96,6 +129,13 @@ describe('svdq-codegen build (CLI)', () => {
       expect(m.kernels.every((k: { default: boolean; arch: string }) => k.default && k.arch === 'sm_89')).toBe(true);
       expect(m.tuning.provenance).toBe('none (default tiles only)');
       for (const f of ['include/svdq.h', 'src/svdq_layer.cpp', 'src/svdq_kernels.h', 'cmake/svdqConfig.cmake', 'torch/svdq/__init__.py']) await fs.access(path.join(out, f));
+      // sm_120a: the catalog in NVFP4 and MXFP4 (used to fail with "no default GEMM tile")
+      const fp4 = await execa('node', [bin, 'build', '--gpu', 'sm_89,sm_120a', '--out', out, '--db', path.join(dir, 'none.json'), '--no-cuda', '--no-emu'], { reject: false });
+      expect(fp4.exitCode, fp4.stderr).toBe(0);
+      const m2 = JSON.parse(await fs.readFile(path.join(out, 'manifest.json'), 'utf8'));
+      const fp4Uris = m2.kernels.filter((k: { arch: string }) => k.arch === 'sm_120a').map((k: { gemm?: string; uri?: string }) => JSON.stringify(k));
+      expect(fp4Uris.some((u: string) => u.includes('w4a4_nvfp4g16_bf16_r32_'))).toBe(true);
+      expect(fp4Uris.some((u: string) => u.includes('w4a4_mxfp4g32_bf16_r32_'))).toBe(true);
       const bad = await execa('node', [bin, 'build', '--gpu', 'sm_999', '--out', out], { reject: false });
       expect(bad.exitCode).toBe(2);
     } finally {
