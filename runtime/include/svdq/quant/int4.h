@@ -49,7 +49,7 @@ struct Int4 {
   static constexpr int kGroupsPerUnit = kUnitK / kGroup;
 
   /** Step 3: the stored scale's bits, RN16(amax ÷ qmax), and its exact fp32 value. */
-  static __device__ __forceinline__ uint32_t scale_bits(float amax, float& scale_f32) {
+  static __device__ __forceinline__ uint32_t scale_bits(float amax, float& scale_f32, float /*tensor_scale*/ = 1.0f) {
     using H = Half16<ScaleT>;
     const ScaleT s = H::from_f32(__fdiv_rn(amax, kQmax));
     scale_f32 = H::to_f32(s);
