@@ -223,7 +223,7 @@ export function planAct(
 // ---- K split across blocks (act/kernel.h act_splits; layer_args.h svdq_act_partials_bytes) ----
 
 /** The most K splits one launch uses (SVDQ_ACT_MAX_SPLITS). */
-export const ACT_MAX_SPLITS = 16;
+export const ACT_MAX_SPLITS = 64;
 
 /**
  * Blocks the activation grid should reach on a target: one per SM (a full wave whatever the occupancy;
@@ -231,8 +231,6 @@ export const ACT_MAX_SPLITS = 16;
  */
 export const actFillBlocks = (target: Pick<Target, 'smCount'>): number => target.smCount;
 
-/** K steps (blockK channels) of a K of `k` channels. */
-const kSteps = (plan: Pick<ActPlan, 'unitK' | 'blockK'>, k: number): number => Math.ceil(k / plan.unitK / (plan.blockK / plan.unitK));
 
 /** lora_partials bytes the launcher can use for M rows (0: no split or rank 0); mirrors svdq_act_partials_bytes. */
 export function actPartialsBytes(plan: Pick<ActPlan, 'rank' | 'blockM'>, m: number, fillBlocks: number): number {
@@ -243,7 +241,8 @@ export function actPartialsBytes(plan: Pick<ActPlan, 'rank' | 'blockM'>, m: numb
 }
 
 /**
- * The launch grid for M × K (act_splits): x = row blocks, y = K splits. `partialsBytes` defaults to what
+ * The launch grid for M × K (act/kernel.h act_splits): x = row blocks, y = K splits (split y takes
+ * quantization units [y·U/S, (y+1)·U/S), U = K / unitK). `partialsBytes` defaults to what
  * actPartialsBytes provides (the harness and the export allocate that much).
  */
 export function actGrid(
@@ -256,7 +255,7 @@ export function actGrid(
   const x = Math.ceil(m / plan.blockM);
   let y = 1;
   if (fillBlocks > x) {
-    y = Math.min(Math.ceil(fillBlocks / x), kSteps(plan, k), ACT_MAX_SPLITS);
+    y = Math.min(Math.ceil(fillBlocks / x), Math.floor(k / plan.unitK), ACT_MAX_SPLITS); // ≥ 1 unit per split
     if (plan.rank > 0 && y > 1) y = Math.min(y, Math.floor(partialsBytes / (Math.ceil(m / 16) * 16 * plan.rank * 4)));
     y = Math.max(1, y);
   }

@@ -29,7 +29,7 @@ typedef struct {
   float* lora_act;         // out: one slice [Mp/16][R/16][32][8] fp32
   // Appended fields; all-zero keeps the original behaviour (no K split, no activation tensor scale).
   // K split across blocks so small M still fills the GPU (docs/numerics.md "K split"): the launcher runs
-  // S = min(ceil(fill_blocks / ceil(M/blockM)), K steps, SVDQ_ACT_MAX_SPLITS, what lora_partials holds)
+  // S = min(ceil(fill_blocks / ceil(M/blockM)), K / unit, SVDQ_ACT_MAX_SPLITS, what lora_partials holds)
   // splits; with rank > 0 each split writes its X·L1 partial to lora_partials and the last block of a row
   // block to arrive (integer counter) sums the partials in split order: deterministic, no float atomics.
   int fill_blocks;         // blocks the grid should reach (e.g. the SM count); 0: one block per blockM rows
@@ -40,7 +40,7 @@ typedef struct {
 } svdq_act_args_t;
 
 // The most K splits an activation launch uses.
-#define SVDQ_ACT_MAX_SPLITS 16
+#define SVDQ_ACT_MAX_SPLITS 64
 
 // Bytes of lora_partials that let an activation kernel of `block_m` rows per block run every split it
 // wants for M rows at rank `rank` with `fill_blocks` (0 when no split or rank 0). Mirrors

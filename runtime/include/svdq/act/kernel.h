@@ -150,7 +150,7 @@ __device__ __forceinline__ void walk_k(lowrank::DownAccumulator<typename C::T, C
 #pragma unroll
       for (int j = 0; j < UB; ++j) {
         const int u = u0 + warp_k + (jb + j) * C::kWarpsK;
-        const bool unit_ok = u < units;
+        const bool unit_ok = u < u_end;  // u_end ≤ units: the split's (and K's) end
 #pragma unroll
         for (int s = 0; s < S; ++s) {
           const int k = (unit_ok ? u : 0) * Fmt::kUnitK + 64 * s;
@@ -162,7 +162,7 @@ __device__ __forceinline__ void walk_k(lowrank::DownAccumulator<typename C::T, C
 #pragma unroll
       for (int j = 0; j < UB; ++j) {
         const int u = u0 + warp_k + (jb + j) * C::kWarpsK;
-        if (u >= units) continue;  // warp-uniform K tail
+        if (u >= u_end) continue;  // warp-uniform K tail / split end
         if constexpr (kQuantize) {
 #pragma unroll
           for (int i = 0; i < RT; ++i) {
@@ -195,12 +195,6 @@ __device__ __forceinline__ void walk_k(lowrank::DownAccumulator<typename C::T, C
       }
     }
   }
-}
-
-/** K steps (kBlockK channels each) of a K of `K` channels. */
-template <class C>
-__host__ __device__ __forceinline__ int k_steps(int K) {
-  return (K / C::Fmt::kUnitK + C::kUnitsPerStep - 1) / C::kUnitsPerStep;
 }
 
 /**
@@ -236,12 +230,10 @@ __global__ void __launch_bounds__(C::kThreads, 1) act_kernel(const svdq_act_args
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const int warp_m = warp % C::kWarpsM, warp_k = warp / C::kWarpsM;
   const int row_tiles = (args.M + 15) / 16;
-  // K split: blockIdx.y of gridDim.y takes a contiguous run of whole K steps.
+  // K split: blockIdx.y of gridDim.y takes units [y·U/S, (y+1)·U/S) (U = K / kUnitK), walked in steps.
   const int splits = static_cast<int>(gridDim.y), split = static_cast<int>(blockIdx.y);
-  const int steps = k_steps<C>(args.K), units = args.K / C::Fmt::kUnitK;
-  const int u_begin = (split * steps / splits) * C::kUnitsPerStep;
-  const int u_end_raw = ((split + 1) * steps / splits) * C::kUnitsPerStep;
-  const int u_end = u_end_raw < units ? u_end_raw : units;
+  const int units = args.K / C::Fmt::kUnitK;
+  const int u_begin = split * units / splits, u_end = (split + 1) * units / splits;
   // Where this block's X·L1 goes: lora_act itself, or its split's partial slice.
   float* lora_out = splits > 1 ? args.lora_partials + static_cast<size_t>(split) * row_tiles * C::kRank * 16 : args.lora_act;
   // NVFP4 per-tensor activation scale (0 = absent = 1; other formats ignore it).
@@ -317,8 +309,8 @@ inline const char* act_args_problem(const svdq_act_args_t* a) {
 }
 
 /**
- * K splits of a launch (codegen/plan/act.ts actSplits mirrors it): enough blocks to reach fill_blocks,
- * at most one per K step and SVDQ_ACT_MAX_SPLITS; with rank > 0 only as many as lora_partials holds
+ * K splits of a launch (codegen/plan/act.ts actGrid mirrors it): enough blocks to reach fill_blocks,
+ * at most one per quantization unit and SVDQ_ACT_MAX_SPLITS; with rank > 0 only as many as lora_partials holds
  * (and none without counters). 1 = no split.
  */
 template <class C>
@@ -326,8 +318,8 @@ inline int act_splits(const svdq_act_args_t* a) {
   const int m_blocks = (a->M + C::kBlockM - 1) / C::kBlockM;
   if (a->fill_blocks <= m_blocks) return 1;
   int s = (a->fill_blocks + m_blocks - 1) / m_blocks;
-  const int steps = k_steps<C>(a->K);
-  s = s < steps ? s : steps;
+  const int units = a->K / C::Fmt::kUnitK;  // at least one quantization unit per split
+  s = s < units ? s : units;
   s = s < SVDQ_ACT_MAX_SPLITS ? s : SVDQ_ACT_MAX_SPLITS;
   if (C::kRank > 0 && s > 1) {
     if (a->split_counters == nullptr || a->lora_partials == nullptr) return 1;
