@@ -75,7 +75,8 @@ export function makeInputs(rng: Rng, c: ActCase, plan: ActPlan, shift: number): 
   }
   const smooth = Uint16Array.from({ length: K }, () => toBits16(2 ** (rng.next() * 4 - 2), dtype));
   // The last row's first group: exact ties v ÷ scale = q + ½ under a scale that is not a power of two
-  // (1.25·2^e), so only a correctly rounded division (not v·rcp(scale)) gives the reference codes.
+  // (1.25·2^e): v × RN(1/scale) lands a hair off the tie, so only the reference's exact route (the
+  // correctly rounded per-group reciprocal, then one rounded product) gives the same codes.
   const G = group;
   for (let k = 0; k < G; k++) smooth[k] = toBits16(1, dtype);
   const last = (M - 1) * K;

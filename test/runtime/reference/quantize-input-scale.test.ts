@@ -41,7 +41,7 @@ describe('NVFP4 activation input_scale', () => {
     expect(one).toBeGreaterThan(1.5 * two);
   });
 
-  it('block scales are ue4m3(amax ÷ 6 ÷ ts), codes divide by f32(micro) × ts; ts = 1 is the one-level recipe', () => {
+  it('block scales are ue4m3(amax ÷ 6 ÷ ts), codes multiply by RN(1 ÷ (f32(micro) × ts)); ts = 1 is the one-level recipe', () => {
     const q = quantizeActivations(x, rows, K, NVFP4, S, undefined, ts);
     const q1 = quantizeActivations(x, rows, K, NVFP4, S);
     const qExplicit1 = quantizeActivations(x, rows, K, NVFP4, S, undefined, 1);
@@ -52,9 +52,9 @@ describe('NVFP4 activation input_scale', () => {
     let normal = 0;
     for (let gi = 0; gi < q.scales.length; gi++) if (decodeUe4m3(q.scales[gi]) >= 2 ** -6) normal++;
     expect(normal / q.scales.length).toBeGreaterThan(0.99);
-    // Codes divide by the fp32 product f32(micro) × ts (one group checked element by element).
+    // Codes use the group's reciprocal of the fp32 product f32(micro) × ts (one group, element by element).
     const gi = 5;
-    const sc = mulF32(decodeUe4m3(q.scales[gi]), ts);
-    for (let i = 0; i < 16; i++) expect(q.codes[gi * 16 + i]).toBe(encodeE2m1(divF32(x[gi * 16 + i], sc)));
+    const rs = divF32(1, mulF32(decodeUe4m3(q.scales[gi]), ts));
+    for (let i = 0; i < 16; i++) expect(q.codes[gi * 16 + i]).toBe(encodeE2m1(mulF32(x[gi * 16 + i], rs)));
   });
 });

@@ -68,7 +68,7 @@ struct ActConfig {
 
 /** Quantizes row tile mt's part of one unit (pass 0 only). */
 template <class C>
-__device__ __forceinline__ void quantize_rows(const uint4 (&xr)[C::Fmt::kSlices][4], const uint4 (&sr)[C::Fmt::kSlices][2],
+__device__ __forceinline__ void quantize_rows(const uint4 (&xr)[C::Fmt::kSlices][4], const float (&rs)[C::Fmt::kSlices][2][8],
                                               const svdq_act_args_t& args, float tensor_scale, int mt, int k0, int lane) {
   using T = typename C::T;
   using Fmt = typename C::Fmt;
@@ -82,10 +82,8 @@ __device__ __forceinline__ void quantize_rows(const uint4 (&xr)[C::Fmt::kSlices]
 #pragma unroll
       for (int e = 0; e < 8; ++e) {
         const uint32_t xw = word_of(xr[s][w], e >> 1);
-        const uint32_t sw = word_of(sr[s][w >> 1], e >> 1);
         const float xv = (e & 1) ? hi_f32<T>(xw) : lo_f32<T>(xw);
-        const float sv = (e & 1) ? hi_f32<T>(sw) : lo_f32<T>(sw);
-        v[s][w][e] = quant::smooth_value<Fmt::kUnsigned>(xv, args.shift, sv, row_ok[w & 1]);
+        v[s][w][e] = quant::smooth_value_rcp<Fmt::kUnsigned>(xv, args.shift, rs[s][w >> 1][e], row_ok[w & 1]);
       }
   const quant::UnitResult<Fmt> q = quant::quantize_unit<Fmt, quant::Order::kRows>(v, lane, tensor_scale);
   quant::store_unit<Fmt>(q, args.aq, args.ascales, mt, k0, args.K, lane);
@@ -164,10 +162,21 @@ __device__ __forceinline__ void walk_k(lowrank::DownAccumulator<typename C::T, C
         const int u = u0 + warp_k + (jb + j) * C::kWarpsK;
         if (u >= u_end) continue;  // warp-uniform K tail / split end
         if constexpr (kQuantize) {
+          // The lane's 16 smoothing reciprocals per slice, once for all its row tiles (never per element).
+          float rs[S][2][8];
+#pragma unroll
+          for (int s = 0; s < S; ++s)
+#pragma unroll
+            for (int h = 0; h < 2; ++h)
+#pragma unroll
+              for (int e = 0; e < 8; ++e) {
+                const uint32_t sw = word_of(sr[j][s][h], e >> 1);
+                rs[s][h][e] = quant::rcp_rn((e & 1) ? hi_f32<T>(sw) : lo_f32<T>(sw));
+              }
 #pragma unroll
           for (int i = 0; i < RT; ++i) {
             // Row tiles past ceil(M/16) are outside the packed buffers (warp-uniform skip).
-            if (mt0 + i < row_tiles) quantize_rows<C>(xr[j][i], sr[j], args, tensor_scale, mt0 + i, u * Fmt::kUnitK, lane);
+            if (mt0 + i < row_tiles) quantize_rows<C>(xr[j][i], rs, args, tensor_scale, mt0 + i, u * Fmt::kUnitK, lane);
           }
         }
         if constexpr (C::kRank > 0) {
@@ -273,6 +282,7 @@ __global__ void __launch_bounds__(C::kThreads, 1) act_kernel(const svdq_act_args
     if (splits > 1) {
       // Publish this block's partial, count it; the row block's last arrival sums all partials in order.
       __threadfence();
+      __syncthreads();  // every warp's partial is stored (and fenced) before thread 0 counts the block
       int last = 0;
       if (threadIdx.x == 0) {
         const int prev = atomicAdd(args.split_counters + blockIdx.x, 1);

@@ -2,7 +2,8 @@
 // optional per-tensor activation scale) and MXFP4 (groups of 32, ue8m0 scales), docs/numerics.md steps 3–4.
 // The conversions are written out in integer/fp32 arithmetic (exact, every arch, the emulator too):
 // e2m1 and ue4m3 round to nearest even with saturation (cvt.rn.satfinite semantics), ue8m0 rounds up
-// to a power of two; codes divide by the stored scale with __fdiv_rn.
+// to a power of two; codes multiply by the stored scale's correctly rounded reciprocal (one per group;
+// exact for MXFP4's powers of two).
 #pragma once
 #include "int4.h"
 
@@ -64,8 +65,8 @@ struct Nvfp4 {
     scale_f32 = __fmul_rn(fp4_detail::ue4m3_value(c), tensor_scale);
     return c;
   }
-  static __device__ __forceinline__ uint32_t code_nibble(float v, float scale_f32) {
-    return scale_f32 == 0.0f ? 0u : fp4_detail::e2m1_code(__fdiv_rn(v, scale_f32));
+  static __device__ __forceinline__ uint32_t code_nibble(float v, float rscale) {
+    return rscale == 0.0f ? 0u : fp4_detail::e2m1_code(__fmul_rn(v, rscale));
   }
 };
 
@@ -82,8 +83,8 @@ struct Mxfp4 {
     scale_f32 = fp4_detail::ue8m0_value(c);
     return c;
   }
-  static __device__ __forceinline__ uint32_t code_nibble(float v, float scale_f32) {
-    return scale_f32 == 0.0f ? 0u : fp4_detail::e2m1_code(__fdiv_rn(v, scale_f32));
+  static __device__ __forceinline__ uint32_t code_nibble(float v, float rscale) {
+    return rscale == 0.0f ? 0u : fp4_detail::e2m1_code(__fmul_rn(v, rscale));
   }
 };
 

@@ -13,7 +13,8 @@
 //            word (a 4×4 byte transpose).
 // Both run steps 2–4 of docs/numerics.md on values already passed through smooth_value (step 1):
 // amax per row and group (local max, then xor-shuffles inside the quad that shares the row), the
-// stored scale (Fmt::scale_bits), codes by correctly rounded division by the stored scale.
+// stored scale (Fmt::scale_bits), codes by multiplication with the stored scale's correctly rounded
+// reciprocal (one per group).
 #pragma once
 #include "fp4.h"
 #include "int4.h"
@@ -98,7 +99,10 @@ __device__ __forceinline__ UnitResult<Fmt> quantize_unit(const float (&v)[Fmt::k
 #pragma unroll
   for (int h = 0; h < 2; ++h)
 #pragma unroll
-    for (int gi = 0; gi < GU; ++gi) out.scale[h][gi] = Fmt::scale_bits(detail::quad_max(amax[h][gi]), scale[h][gi], tensor_scale);
+    for (int gi = 0; gi < GU; ++gi) {
+      out.scale[h][gi] = Fmt::scale_bits(detail::quad_max(amax[h][gi]), scale[h][gi], tensor_scale);
+      scale[h][gi] = code_rcp(scale[h][gi]);  // from here on: the group's reciprocal (one per group)
+    }
   // Step 4: codes. kRows packs them straight into the lane's words; kCFrag first packs, per row half and
   // column half, one byte per destination lane (two codes of adjacent columns), then transposes.
 #pragma unroll
