@@ -90,11 +90,12 @@ __device__ __forceinline__ void quantize_rows(const uint4 (&xr)[C::Fmt::kSlices]
 }
 
 /**
- * Stages the lora_down tiles of K step u0 (k-tiles past K are zero-filled without a read) for ranks
+ * Stages the lora_down tiles of K step u0 (k-tiles past the split's end u_end, and so past K, are
+ * zero-filled without a read) for ranks
  * 16·rank_tile0 .. into `tiles`; every thread of the block calls it (two barriers).
  */
 template <class C>
-__device__ __forceinline__ void stage_down(uint4* tiles, const typename C::T* lora_down, int u0, int K, int rank_tile0) {
+__device__ __forceinline__ void stage_down(uint4* tiles, const typename C::T* lora_down, int u0, int u_end, int rank_tile0) {
   constexpr int kGranules = (C::kBlockK / 16) * C::kRankTiles * 32;
   constexpr int R16 = C::kRank / 16;
   const int c16_0 = u0 * C::Fmt::kUnitK / 16;
@@ -102,7 +103,7 @@ __device__ __forceinline__ void stage_down(uint4* tiles, const typename C::T* lo
 #pragma unroll 1
   for (int x = static_cast<int>(threadIdx.x); x < kGranules; x += C::kThreads) {
     const int lane = x % 32, r = (x / 32) % C::kRankTiles, c16 = c16_0 + x / (32 * C::kRankTiles);
-    const bool ok = c16 < K / 16;
+    const bool ok = c16 < u_end * (C::Fmt::kUnitK / 16);  // only this split's channels (u_end ≤ K / kUnitK)
     const size_t idx = ok ? ((static_cast<size_t>(c16) * R16 + rank_tile0 + r) * 32 + lane) * 8 : 0;
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 800  // sm_75: no cp.async, a 16-byte ldg + sts instead
     sts(tiles + x, ok ? ldg_nc(reinterpret_cast<const uint4*>(lora_down + idx)) : make_uint4(0u, 0u, 0u, 0u));
@@ -138,7 +139,7 @@ __device__ __forceinline__ void walk_k(lowrank::DownAccumulator<typename C::T, C
   const T* lora_down = static_cast<const T*>(args.lora_down);
 #pragma unroll 1
   for (int u0 = u_begin; u0 < u_end; u0 += C::kUnitsPerStep) {  // this block's K split (whole steps)
-    if constexpr (C::kStageDown) stage_down<C>(s_down, lora_down, u0, K, rank_tile0);
+    if constexpr (C::kStageDown) stage_down<C>(s_down, lora_down, u0, u_end, rank_tile0);
     if (!active) continue;  // warp-uniform: a warp without rows only helps stage (and meets the barriers)
 #pragma unroll 1
     for (int jb = 0; jb < C::kUnitsPerWarp; jb += UB) {
