@@ -219,3 +219,51 @@ export function planAct(
     regEstimate: d.regEstimate,
   };
 }
+
+// ---- K split across blocks (act/kernel.h act_splits; layer_args.h svdq_act_partials_bytes) ----
+
+/** The most K splits one launch uses (SVDQ_ACT_MAX_SPLITS). */
+export const ACT_MAX_SPLITS = 64;
+
+/**
+ * Blocks the activation grid should reach on a target: one per SM (a full wave whatever the occupancy;
+ * DESIGN.md §6 wave quantization). Hosts pass it as svdq_act_args_t.fill_blocks.
+ */
+export const actFillBlocks = (target: Pick<Target, 'smCount'>): number => target.smCount;
+
+
+/** lora_partials bytes the launcher can use for M rows (0: no split or rank 0); mirrors svdq_act_partials_bytes. */
+export function actPartialsBytes(plan: Pick<ActPlan, 'rank' | 'blockM'>, m: number, fillBlocks: number): number {
+  const mBlocks = Math.ceil(m / plan.blockM);
+  if (plan.rank <= 0 || fillBlocks <= mBlocks) return 0;
+  const s = Math.min(ACT_MAX_SPLITS, Math.ceil(fillBlocks / mBlocks));
+  return s * Math.ceil(m / 16) * 16 * plan.rank * 4;
+}
+
+/**
+ * The launch grid for M × K (act/kernel.h act_splits): x = row blocks, y = K splits (split y takes
+ * quantization units [y·U/S, (y+1)·U/S), U = K / unitK). `partialsBytes` defaults to what
+ * actPartialsBytes provides (the harness and the export allocate that much).
+ */
+export function actGrid(
+  plan: Pick<ActPlan, 'rank' | 'blockM' | 'blockK' | 'unitK'>,
+  m: number,
+  k: number,
+  fillBlocks: number,
+  partialsBytes = actPartialsBytes(plan, m, fillBlocks),
+): { x: number; y: number; blocks: number } {
+  const x = Math.ceil(m / plan.blockM);
+  let y = 1;
+  if (fillBlocks > x) {
+    y = Math.min(Math.ceil(fillBlocks / x), Math.floor(k / plan.unitK), ACT_MAX_SPLITS); // ≥ 1 unit per split
+    if (plan.rank > 0 && y > 1) y = Math.min(y, Math.floor(partialsBytes / (Math.ceil(m / 16) * 16 * plan.rank * 4)));
+    y = Math.max(1, y);
+  }
+  return { x, y, blocks: x * y };
+}
+
+/** Bytes the K split adds (partials written once and read once by the reducing block); 0 without a split. */
+export function actSplitTrafficBytes(plan: Pick<ActPlan, 'rank' | 'blockM' | 'blockK' | 'unitK'>, m: number, k: number, fillBlocks: number): number {
+  const { y } = actGrid(plan, m, k, fillBlocks);
+  return plan.rank > 0 && y > 1 ? 2 * y * Math.ceil(m / 16) * 16 * plan.rank * 4 : 0;
+}

@@ -1,7 +1,8 @@
 // The harness's input bundle: a directory holding `manifest.txt` and one raw little-endian .bin file per
 // input buffer (written by runtime/harness/run-layer.ts). Line-oriented so C++ needs no JSON parser:
 //
-//   scalar <name> <value>            M, N, K, rank, next_rank, lora_act_slices, alpha, shift, next_shift
+//   scalar <name> <value>            M, N, K, rank, next_rank, lora_act_slices, alpha, shift, next_shift,
+//                                    fill_blocks, lora_partials_bytes, input_scale
 //   buffer <name> <bytes> <file>     an input uploaded to the device before the launches
 //   buffer <name> <bytes> -          a device buffer the kernels write (intermediate or output)
 //   output <name>                    downloaded to <outdir>/<name>.bin after the run

@@ -100,6 +100,11 @@ svdq_act_args_t act_args(const Bundle& b, const DeviceSet& s) {
   a.aq = find(s, "aq");
   a.ascales = find(s, "ascales");
   a.lora_act = static_cast<float*>(find(s, "lora_act"));
+  a.fill_blocks = static_cast<int>(b.scalar("fill_blocks", 0));
+  a.split_counters = static_cast<int*>(find(s, "split_counters"));
+  a.lora_partials = static_cast<float*>(find(s, "lora_partials"));
+  a.lora_partials_bytes = static_cast<size_t>(b.scalar("lora_partials_bytes", 0));
+  a.input_scale = static_cast<float>(b.scalar("input_scale", 0));
   return a;
 }
 

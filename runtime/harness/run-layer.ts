@@ -12,6 +12,7 @@ import {
   unpackFp4Scales,
   unpackLoraAct,
 } from '../../codegen/layouts.js';
+import { actFillBlocks, actPartialsBytes } from '../../codegen/plan/act.js';
 import { planLayer, type LayerPlan } from '../../codegen/plan/index.js';
 import { renderKernel } from '../../codegen/render.js';
 import type { PtxasReport } from '../../codegen/nvcc.js';
@@ -91,8 +92,11 @@ function unpackCodes(aq: ArrayBuffer, scales: ArrayBuffer, M: number, K: number,
 
 const ones16 = (n: number, dtype: KernelSpec['dtype']): Uint16Array => new Uint16Array(n).fill(toBits16(1, dtype));
 
-/** The bundle of one layer run: packed inputs, kernel-written buffers, scalars. */
-export function layerBundle(plan: LayerPlan, spec: KernelSpec, inputs: LayerInputs): Bundle {
+/**
+ * The bundle of one layer run. `fillBlocks`: the activation grid's fill target (actFillBlocks of the
+ * target; 0 = no K split): the split counters (zeroed) and the partials scratch come with it.
+ */
+export function layerBundle(plan: LayerPlan, spec: KernelSpec, inputs: LayerInputs, fillBlocks = 0): Bundle {
   const { layer, M } = inputs;
   const { N, K, rank: R, format, dtype } = layer;
   if (inputs.x.length !== M * K) throw new UserError(`x: ${inputs.x.length} elements, expected [M,K] = [${M},${K}]`);
@@ -111,6 +115,11 @@ export function layerBundle(plan: LayerPlan, spec: KernelSpec, inputs: LayerInpu
   if (R > 0) {
     buffers.push({ name: 'lora_down', data: packed.loraDown! });
     buffers.push({ name: 'lora_act', bytes: 4 * Mp * R, output: true });
+    const partials = actPartialsBytes(plan.act, M, fillBlocks);
+    if (partials > 0) {
+      buffers.push({ name: 'split_counters', data: new Int32Array(fillBlocks) });
+      buffers.push({ name: 'lora_partials', bytes: partials });
+    }
     if (has(spec, 'lowrank')) {
       buffers.push({ name: 'lora_up', data: packed.loraUp! }, { name: 'lora_scales', data: packed.loraScales! });
     }
@@ -129,6 +138,9 @@ export function layerBundle(plan: LayerPlan, spec: KernelSpec, inputs: LayerInpu
     alpha: format.kind === 'nvfp4' ? Math.fround(layer.wtensorScale * (inputs.atensorScale ?? 1)) : 1,
     shift: spec.activation.unsigned ? spec.activation.shift : 0,
     lora_act_slices: 1,
+    fill_blocks: fillBlocks,
+    lora_partials_bytes: R > 0 ? actPartialsBytes(plan.act, M, fillBlocks) : 0,
+    input_scale: format.kind === 'nvfp4' ? Math.fround(inputs.atensorScale ?? 0) : 0,
   };
   if (qnext && qnext.op === 'qnext') {
     const next = inputs.next ?? {};
@@ -162,7 +174,7 @@ export async function runLayer(o: RunLayerOptions): Promise<LayerRunResult> {
   if (o.backend === 'gpu') await requireGpu(o.target.arch); // before an nvcc build that could not run here
   const plan = planLayer(o.spec, o.tiles, o.target);
   const built = o.built ?? (await buildLayerHarness(o.spec, o.tiles, o.target, o.backend)).built;
-  const bundle = layerBundle(plan, o.spec, o.inputs);
+  const bundle = layerBundle(plan, o.spec, o.inputs, actFillBlocks(o.target));
   const run = await runHarness(built, bundle, { workDir: o.buildDir, time: o.time, arch: o.target.arch });
   const r = run.result;
   const uris = { act: plan.act.uri, gemm: plan.gemm.uri };

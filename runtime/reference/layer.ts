@@ -136,7 +136,8 @@ function mainLoop(a: QuantizedGroups, l: LogicalLayer, M: number, accum: 'f32' |
           acc = roundSum(block, acc, Math.fround);
         }
       }
-      if (format.kind === 'nvfp4') acc = mulF32(mulF32(acc, l.wtensorScale), a.tensorScale);
+      // The kernel multiplies once by alpha = f32(wtensor_scale × input_scale) (runtime/harness, export).
+      if (format.kind === 'nvfp4') acc = mulF32(acc, mulF32(l.wtensorScale, a.tensorScale));
       out[m * N + n] = acc;
     }
   }

@@ -1,6 +1,8 @@
 // Group quantization of activations and weights for INT4 (s4, u4 + shift), NVFP4 and MXFP4,
-// exactly per docs/numerics.md: every fp32 site is a correctly rounded operation (divF32 = __fdiv_rn),
-// codes are computed by dividing by the *stored* scale, never with an approximate reciprocal.
+// exactly per docs/numerics.md: every fp32 site is a correctly rounded operation (divF32 = __fdiv_rn,
+// mulF32 = __fmul_rn). Activation codes multiply by the correctly rounded reciprocal of the *stored*
+// scale (one per group), smoothing by the channel's reciprocal (one per channel), as the kernels do;
+// weight codes divide by the stored scale. Never an approximate reciprocal.
 // The kernels' quantizers must produce bit-identical codes and scales.
 import { UserError } from '../../dsl/errors.js';
 import type { ActivationCoding, QuantFormat } from '../../dsl/types.js';
@@ -63,6 +65,7 @@ function quantizeGroup(
   unsigned: boolean,
   tensorScale: number,
   codes: Int8Array | Uint8Array,
+  byReciprocal: boolean,
 ): number {
   const G = format.group;
   let amax = 0;
@@ -72,12 +75,15 @@ function quantizeGroup(
   else if (format.kind === 'nvfp4') scaleCode = encodeUe4m3(divF32(divF32(amax, 6), tensorScale));
   else scaleCode = encodeUe8m0(divF32(amax, 6));
   const s = effectiveScale(scaleCode, format, tensorScale);
+  // Activations: one correctly rounded reciprocal per group (0 for a zero or infinite scale), codes from
+  // RN(v × rs) — the kernels' quant::code_rcp / code_nibble. Weights: RN(v ÷ s).
+  const rs = s === 0 || s === Infinity ? 0 : divF32(1, s);
   for (let i = 0; i < G; i++) {
-    if (s === 0) {
+    if (byReciprocal ? rs === 0 : s === 0) {
       codes[off + i] = 0;
       continue;
     }
-    const r = divF32(v[off + i], s);
+    const r = byReciprocal ? mulF32(v[off + i], rs) : divF32(v[off + i], s);
     if (format.kind === 'int4') {
       const q = rintEven(r); // cvt.rni.s32.f32 (NaN → 0), then the 4-bit saturation
       codes[off + i] = Number.isNaN(q) ? 0 : Math.min(Math.max(q, unsigned ? 0 : -8), unsigned ? 15 : 7);
@@ -112,16 +118,18 @@ export function quantizeActivations(
   const codes = allocCodes(rows * K, format, unsigned);
   const scales = allocScales((rows * K) / format.group, format);
   const v = new Float64Array(rows * K);
+  // Smoothing multiplies by the channel's correctly rounded reciprocal (quant::smooth_value_rcp).
+  const rsmooth = smooth ? Float64Array.from({ length: K }, (_, k) => divF32(1, Math.fround(smooth[k]))) : undefined;
   for (let m = 0; m < rows; m++) {
     for (let k = 0; k < K; k++) {
       let t = Math.fround(x[m * K + k]);
       if (unsigned) t = addF32(t, shift);
-      if (smooth) t = divF32(t, Math.fround(smooth[k]));
+      if (rsmooth) t = mulF32(t, rsmooth[k]);
       v[m * K + k] = t;
     }
   }
   for (let gi = 0; gi < scales.length; gi++) {
-    scales[gi] = quantizeGroup(v, gi * format.group, format, unsigned, tensorScale, codes);
+    scales[gi] = quantizeGroup(v, gi * format.group, format, unsigned, tensorScale, codes, true);
   }
   return { rows, K, format, unsigned, codes, scales, tensorScale };
 }
@@ -143,7 +151,7 @@ export function quantizeWeights(w: ArrayLike<number>, rows: number, K: number, f
   const codes = allocCodes(rows * K, format, false);
   const scales = allocScales((rows * K) / format.group, format);
   for (let gi = 0; gi < scales.length; gi++) {
-    scales[gi] = quantizeGroup(v, gi * format.group, format, false, tensorScale, codes);
+    scales[gi] = quantizeGroup(v, gi * format.group, format, false, tensorScale, codes, false);
   }
   return { rows, K, format, unsigned: false, codes, scales, tensorScale };
 }

@@ -61,6 +61,21 @@ void cuda_check(cudaError_t e, const char* what) {
   if (e != cudaSuccess) fail(SVDQ_ERR_LAUNCH, std::string(what) + " failed: " + cudaGetErrorString(e));
 }
 
+/**
+ * Blocks the activation grid should reach (codegen/plan/act.ts actFillBlocks: one per SM). The emulator
+ * library uses a fixed 16 so its K-split path runs too.
+ */
+int device_fill_blocks() {
+#ifdef SVDQ_EMU
+  return 16;
+#else
+  int dev = 0, sms = 0;
+  cuda_check(cudaGetDevice(&dev), "cudaGetDevice");
+  cuda_check(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev), "cudaDeviceGetAttribute");
+  return sms;
+#endif
+}
+
 /** Device arch of the current GPU (compute capability × 10); the emulator runs every kernel. */
 int device_sm() {
 #ifdef SVDQ_EMU
@@ -185,6 +200,9 @@ struct svdq_layer {
   int sm = 0;                // arch the kernels were chosen for
   int kernel_rank = 0;       // compiled rank of the chosen kernels (>= desc.rank; extra ranks are zero)
   DeviceBuf lora_down, lora_up, lora_scales, smooth;
+  int fill_blocks = 0;        // activation grid fill target (device_fill_blocks)
+  DeviceBuf split_counters;   // fill_blocks ints, zeroed once; every activation launch leaves them 0
+  float input_scale = 1.0f;   // NVFP4 per-tensor activation scale (svdq_layer_set_input_scale)
   std::vector<float> scales;  // host copy, kernel_rank / 16 (zeros past desc.rank)
 
   /** Re-lays the low-rank tensors for a kernel rank, keeping the current ranks; appends when given. */
@@ -223,7 +241,11 @@ struct svdq_layer {
     const size_t scale_bytes = desc.format == SVDQ_FORMAT_INT4 ? 2 : 1;
     *as = round_up(mp * (desc.K / desc.group) * scale_bytes, kWorkspaceAlign);
     *la = round_up(mp * kernel_rank * sizeof(float), kWorkspaceAlign);
-    return *aq + *as + *la;
+    return *aq + *as + *la + partials(M);
+  }
+  /** Workspace bytes after codes, scales and X·L1: the activation kernel's K-split partials. */
+  size_t partials(int M) const {
+    return round_up(svdq_act_partials_bytes(M, kernel_rank, choose(M).block_m, fill_blocks), kWorkspaceAlign);
   }
   /** The tuned kernel for (M, N, K), else the family's safe default. */
   const KernelInfo& choose(int M) const {
@@ -291,6 +313,10 @@ svdq_status_t svdq_layer_create(const svdq_layer_desc_t* desc, svdq_layer_t** ou
       cuda_check(cudaMemcpy(layer->smooth.p, ones.data(), ones.size() * 2, cudaMemcpyHostToDevice), "cudaMemcpy (smooth)");
     }
     layer->desc.smooth = layer->smooth.p;
+    layer->fill_blocks = device_fill_blocks();
+    layer->split_counters.reset(static_cast<size_t>(layer->fill_blocks) * sizeof(int));
+    if (layer->fill_blocks > 0)
+      cuda_check(cudaMemset(layer->split_counters.p, 0, static_cast<size_t>(layer->fill_blocks) * sizeof(int)), "cudaMemset");
     layer->desc.lora_down = layer->desc.lora_up = nullptr;  // owned copies live in the layer
     layer->desc.lora_scales = nullptr;
     *out = layer.release();
@@ -341,6 +367,11 @@ svdq_status_t svdq_layer_run(svdq_layer_t* layer, int M, const void* x, void* y,
     a.aq = ws;
     a.ascales = ws + aq_bytes;
     a.lora_act = layer->kernel_rank > 0 ? reinterpret_cast<float*>(ws + aq_bytes + as_bytes) : nullptr;
+    a.fill_blocks = layer->fill_blocks;
+    a.split_counters = static_cast<int*>(layer->split_counters.p);
+    a.lora_partials_bytes = layer->partials(M);
+    a.lora_partials = a.lora_partials_bytes > 0 ? reinterpret_cast<float*>(ws + aq_bytes + as_bytes + la_bytes) : nullptr;
+    a.input_scale = d.format == SVDQ_FORMAT_NVFP4 ? layer->input_scale : 0.0f;
     svdq_gemm_args_t g{};
     g.M = M;
     g.N = d.N;
@@ -350,7 +381,8 @@ svdq_status_t svdq_layer_run(svdq_layer_t* layer, int M, const void* x, void* y,
     g.ascales = a.ascales;
     g.wq = d.wq;
     g.wscales = d.wscales;
-    g.alpha = d.wtensor_scale;
+    // The GEMM multiplies by alpha once: both NVFP4 per-tensor scales in one fp32 product.
+    g.alpha = d.format == SVDQ_FORMAT_NVFP4 ? d.wtensor_scale * layer->input_scale : d.wtensor_scale;
     g.bias = d.bias;
     g.lora_act = a.lora_act;
     g.lora_act_slices = 1;
@@ -361,6 +393,15 @@ svdq_status_t svdq_layer_run(svdq_layer_t* layer, int M, const void* x, void* y,
     if (st != SVDQ_OK) fail(st, std::string("activation kernel ") + k.act_uri + " returned " + str(st) + (st == SVDQ_ERR_LAUNCH ? std::string(": ") + cudaGetErrorString(cudaGetLastError()) : ""));
     st = k.gemm(&g, s);
     if (st != SVDQ_OK) fail(st, std::string("GEMM ") + k.gemm_uri + " returned " + str(st));
+  });
+}
+
+svdq_status_t svdq_layer_set_input_scale(svdq_layer_t* layer, float input_scale) {
+  return guarded("svdq_layer_set_input_scale", [&] {
+    require(layer != nullptr, "layer is NULL");
+    require(layer->desc.format == SVDQ_FORMAT_NVFP4, "input_scale is only for NVFP4 layers");
+    require(std::isfinite(input_scale) && input_scale > 0.0f, "input_scale = " + std::to_string(input_scale) + " must be finite and > 0");
+    layer->input_scale = input_scale;
   });
 }
 

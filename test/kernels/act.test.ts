@@ -4,7 +4,7 @@
 // fp32-accumulation tolerance — under the memory checker, twice (bit-identical runs).
 import pLimit from 'p-limit';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { planAct, type ActPlan } from '../../codegen/plan/act.js';
+import { actGrid, planAct, type ActPlan } from '../../codegen/plan/act.js';
 import type { ActTile, Dtype16, Int4Format, KernelSpec, QuantFormat } from '../../dsl/types.js';
 import { runEmuProgram } from '../../runtime/emu/build.js';
 import { GELU_SHIFT } from '../../runtime/reference/quantize.js';
@@ -23,27 +23,28 @@ interface KernelCase {
 
 const int4 = (group: 32 | 64 | 128, scaleDtype: Dtype16): Int4Format => ({ kind: 'int4', group, scaleDtype });
 
-// Each kernel is one g++ build; shapes cover M ∈ {1, 17, 100, 333, 512}, K tails (K not a multiple
-// of blockK), every group size, s4 and u4, ranks 0–256 (multi-pass), K-split warps with the
-// shared-memory combine, several row tiles per warp and unaligned X.
+// Each kernel is one g++ build; shapes cover M ∈ {1, 17, 33, 77, 100, 300, 333, 512}, K up to 3072 and
+// K tails (K not a multiple of blockK), every group size, s4 and u4, ranks 0–256 (multi-pass), K-split
+// warps with the shared-memory combine, K split across blocks (`fill`: 2–8 splits, uneven step counts,
+// with the last-block reduction), several row tiles per warp, unaligned X and an NVFP4 input_scale.
 const KERNELS: KernelCase[] = [
   {
     name: 'fp16 s4 g64 r32, 2 warps on rows',
     dtype: 'fp16', format: int4(64, 'fp16'), unsigned: false, rank: 32,
     tile: { blockM: 64, blockK: 128, warps: 2 },
-    shapes: [{ M: 100, K: 320 }, { M: 1, K: 192, misalign: true }],
+    shapes: [{ M: 100, K: 320 }, { M: 1, K: 192, misalign: true }, { M: 100, K: 320, fill: 8 }, { M: 77, K: 3072, fill: 16 }],
   },
   {
     name: 'bf16 u4+shift g128 r16, warps split K (combine)',
     dtype: 'bf16', format: int4(128, 'bf16'), unsigned: true, rank: 16,
     tile: { blockM: 32, blockK: 256, warps: 4 },
-    shapes: [{ M: 17, K: 384 }, { M: 333, K: 256 }],
+    shapes: [{ M: 17, K: 384 }, { M: 333, K: 256 }, { M: 17, K: 384, fill: 4 }],
   },
   {
     name: 'fp16 s4 g32 bf16 scales r0',
     dtype: 'fp16', format: int4(32, 'bf16'), unsigned: false, rank: 0,
     tile: { blockM: 16, blockK: 64, warps: 1 },
-    shapes: [{ M: 512, K: 128 }, { M: 17, K: 192, misalign: true }],
+    shapes: [{ M: 512, K: 128 }, { M: 17, K: 192, misalign: true }, { M: 300, K: 128, fill: 64 }],
   },
   {
     name: 'bf16 s4 g64 r128, 4 warps, one row tile per iteration',
@@ -55,25 +56,25 @@ const KERNELS: KernelCase[] = [
     name: 'fp16 u4+shift g32 r48, 8 warps split K',
     dtype: 'fp16', format: int4(32, 'fp16'), unsigned: true, rank: 48,
     tile: { blockM: 16, blockK: 512, warps: 8 },
-    shapes: [{ M: 17, K: 1024 }, { M: 1, K: 64 }],
+    shapes: [{ M: 17, K: 1024 }, { M: 1, K: 64 }, { M: 17, K: 1024, fill: 8, misalign: true }],
   },
   {
     name: 'fp16 s4 g64 r256 (two rank passes, two row iterations)',
     dtype: 'fp16', format: int4(64, 'fp16'), unsigned: false, rank: 256,
     tile: { blockM: 64, blockK: 64, warps: 2 },
-    shapes: [{ M: 33, K: 128 }],
+    shapes: [{ M: 33, K: 128 }, { M: 33, K: 128, fill: 4 }],
   },
   {
     name: 'bf16 nvfp4 (e2m1, ue4m3 g16) r32',
     dtype: 'bf16', format: { kind: 'nvfp4', group: 16, scaleDtype: 'ue4m3' }, unsigned: false, rank: 32,
     tile: { blockM: 64, blockK: 128, warps: 2 },
-    shapes: [{ M: 100, K: 256 }, { M: 1, K: 64, misalign: true }],
+    shapes: [{ M: 100, K: 256 }, { M: 1, K: 64, misalign: true }, { M: 100, K: 256, fill: 8, inputScale: 2 ** -7 * 1.375, xScale: 2 ** -9 }],
   },
   {
     name: 'fp16 mxfp4 (e2m1, ue8m0 g32) r16, warps split K',
     dtype: 'fp16', format: { kind: 'mxfp4', group: 32, scaleDtype: 'ue8m0' }, unsigned: false, rank: 16,
     tile: { blockM: 32, blockK: 128, warps: 4 },
-    shapes: [{ M: 17, K: 192 }],
+    shapes: [{ M: 17, K: 192 }, { M: 17, K: 192, fill: 3 }],
   },
 ];
 
@@ -116,9 +117,11 @@ describe('activation kernel on the emulator', () => {
       inputs.forEach((c, i) => {
         const o = outputs[i];
         const want = expected(plan, c, shift);
-        const tag = `M=${c.M} K=${c.K}${c.misalign ? ' (unaligned x)' : ''}`;
+        const tag = `M=${c.M} K=${c.K}${c.misalign ? ' (unaligned x)' : ''}${c.fill ? ` fill ${c.fill}` : ''}${c.inputScale ? ` input_scale ${c.inputScale}` : ''}`;
         expect(o.status, tag).toBe(0);
         expect(o.identical, `${tag}: second run differs`).toBe(true);
+        expect(o.countersClean, `${tag}: split counters not left at 0`).toBe(true);
+        if (c.fill) expect(actGrid(plan, c.M, c.K, c.fill).y, `${tag}: the case should split K`).toBeGreaterThan(1);
         expect(firstDiff(o.aq, want.aq), `${tag}: first differing aq byte`).toBe(-1);
         expect(firstDiff(o.ascales, want.ascales), `${tag}: first differing ascale`).toBe(-1);
         expect(loraActErrors(plan, c, o.loraAct, want), tag).toEqual([]);
@@ -151,7 +154,7 @@ describe('activation kernel on the emulator', () => {
       const r = await runEmuProgram(binaries.get(k.name)!, ['validate', String(k.rank)], { env: { SVDQ_EMU_QUIET: '1' } });
       expect(r.code).toBe(0);
       const statuses = r.stdout.trim().split('\n').map(Number);
-      expect(statuses.length).toBe(k.rank > 0 ? 11 : 9);
+      expect(statuses.length).toBe(k.rank > 0 ? 13 : 11);
       expect(statuses.every((s) => s === 1)).toBe(true); // SVDQ_ERR_INVALID_ARG
       expect(r.reports).toEqual([]);
     }

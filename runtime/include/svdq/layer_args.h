@@ -27,7 +27,31 @@ typedef struct {
   void* aq;                // out: packed codes, Mp·K/2 bytes (Mp = ceil(M/16)·16)
   void* ascales;           // out: packed activation scales (INT4: layer scale dtype; FP4: bytes)
   float* lora_act;         // out: one slice [Mp/16][R/16][32][8] fp32
+  // Appended fields; all-zero keeps the original behaviour (no K split, no activation tensor scale).
+  // K split across blocks so small M still fills the GPU (docs/numerics.md "K split"): the launcher runs
+  // S = min(ceil(fill_blocks / ceil(M/blockM)), K / unit, SVDQ_ACT_MAX_SPLITS, what lora_partials holds)
+  // splits; with rank > 0 each split writes its X·L1 partial to lora_partials and the last block of a row
+  // block to arrive (integer counter) sums the partials in split order: deterministic, no float atomics.
+  int fill_blocks;         // blocks the grid should reach (e.g. the SM count); 0: one block per blockM rows
+  int* split_counters;     // >= fill_blocks ints, all 0 before the first launch; every launch leaves them 0
+  float* lora_partials;    // scratch: S slices of [Mp/16][R/16][32][8] fp32 (svdq_act_partials_bytes)
+  size_t lora_partials_bytes;
+  float input_scale;       // NVFP4 per-tensor activation scale (ModelOpt input_scale); 0 = absent = 1
 } svdq_act_args_t;
+
+// The most K splits an activation launch uses.
+#define SVDQ_ACT_MAX_SPLITS 64
+
+// Bytes of lora_partials that let an activation kernel of `block_m` rows per block run every split it
+// wants for M rows at rank `rank` with `fill_blocks` (0 when no split or rank 0). Mirrors
+// codegen/plan/act.ts actPartialsBytes.
+static inline size_t svdq_act_partials_bytes(int M, int rank, int block_m, int fill_blocks) {
+  const int m_blocks = (M + block_m - 1) / block_m;
+  if (rank <= 0 || fill_blocks <= m_blocks) return 0;
+  int s = (fill_blocks + m_blocks - 1) / m_blocks;
+  if (s > SVDQ_ACT_MAX_SPLITS) s = SVDQ_ACT_MAX_SPLITS;
+  return (size_t)s * (size_t)((M + 15) / 16 * 16) * (size_t)rank * 4u;
+}
 
 // GEMM: Y [M, N] = deq(aq·wq) · alpha (+ bias) (+ (Σ_s lora_act_s · scales) · L2) → activation → outputs.
 typedef struct {

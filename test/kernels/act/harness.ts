@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from '../../../codegen/cache.js';
 import { packActivations, packAScales, packFp4Scales, packLoraDown, padRows16, unpackLoraAct } from '../../../codegen/layouts.js';
-import type { ActPlan } from '../../../codegen/plan/act.js';
+import { actPartialsBytes, type ActPlan } from '../../../codegen/plan/act.js';
 import { renderKernel } from '../../../codegen/render.js';
 import type { Dtype16 } from '../../../dsl/types.js';
 import { buildEmuProgram, runEmuProgram, type EmuLaunch } from '../../../runtime/emu/build.js';
@@ -34,6 +34,12 @@ export interface ActCase {
   /** Offset x and smooth by one element: the launcher must fall back to element-wise loads. */
   misalign?: boolean;
   seed?: number;
+  /** svdq_act_args_t.fill_blocks (0/absent: no K split); partials sized by actPartialsBytes. */
+  fill?: number;
+  /** NVFP4 per-tensor activation scale (absent: none). */
+  inputScale?: number;
+  /** Scale X by this power of two (small-magnitude activations). */
+  xScale?: number;
 }
 
 export interface CaseInputs {
@@ -44,6 +50,8 @@ export interface CaseInputs {
   /** Logical [rank, K] bits. */
   down: Uint16Array;
   misalign: boolean;
+  fill: number;
+  inputScale: number;
 }
 
 /**
@@ -60,14 +68,15 @@ export function makeInputs(rng: Rng, c: ActCase, plan: ActPlan, shift: number): 
   const outlier = new Set([rng.int(0, K - 1), rng.int(0, K - 1)]);
   for (let m = 0; m < M; m++) {
     for (let k = 0; k < K; k++) {
-      let v = rng.normal() * (outlier.has(k) ? 20 : 1);
+      let v = rng.normal() * (outlier.has(k) ? 20 : 1) * (c.xScale ?? 1);
       if (rng.next() < 0.02) v = (rng.int(-15, 15) + 0.5) / 8; // ties for cvt.rni
       x[m * K + k] = toBits16(v, dtype);
     }
   }
   const smooth = Uint16Array.from({ length: K }, () => toBits16(2 ** (rng.next() * 4 - 2), dtype));
   // The last row's first group: exact ties v ÷ scale = q + ½ under a scale that is not a power of two
-  // (1.25·2^e), so only a correctly rounded division (not v·rcp(scale)) gives the reference codes.
+  // (1.25·2^e): v × RN(1/scale) lands a hair off the tie, so only the reference's exact route (the
+  // correctly rounded per-group reciprocal, then one rounded product) gives the same codes.
   const G = group;
   for (let k = 0; k < G; k++) smooth[k] = toBits16(1, dtype);
   const last = (M - 1) * K;
@@ -81,12 +90,14 @@ export function makeInputs(rng: Rng, c: ActCase, plan: ActPlan, shift: number): 
   // One all-zero group in row 0 (scale 0 → codes 0), unless row 0 is the tie row.
   if (M > 1) for (let k = 0; k < Math.min(32, K); k++) x[k] = toBits16(0, dtype);
   const down = Uint16Array.from({ length: rank * K }, () => toBits16(rng.normal() * 0.05, dtype));
-  return { M, K, x, smooth, down, misalign: Boolean(c.misalign) };
+  return { M, K, x, smooth, down, misalign: Boolean(c.misalign), fill: c.fill ?? 0, inputScale: c.inputScale ?? 0 };
 }
 
 export interface CaseOutputs {
   status: number;
   identical: boolean;
+  /** The split counters were all 0 again after both runs. */
+  countersClean: boolean;
   aq: Uint8Array;
   ascales: Uint16Array | Uint8Array;
   loraAct: Float32Array;
@@ -108,7 +119,7 @@ export async function runCases(
   head.writeUInt32LE(cases.length);
   parts.push(head);
   for (const c of cases) {
-    const h = Buffer.alloc(28);
+    const h = Buffer.alloc(40);
     h.writeInt32LE(c.M, 0);
     h.writeInt32LE(c.K, 4);
     h.writeInt32LE(rank, 8);
@@ -116,6 +127,9 @@ export async function runCases(
     h.writeInt32LE(scaleBytes, 16);
     h.writeInt32LE(c.misalign ? 1 : 0, 20);
     h.writeFloatLE(shift, 24);
+    h.writeInt32LE(c.fill, 28);
+    h.writeInt32LE(actPartialsBytes(plan, c.M, c.fill), 32);
+    h.writeFloatLE(c.inputScale, 36);
     parts.push(h, Buffer.from(c.x.buffer, c.x.byteOffset, c.x.byteLength), Buffer.from(c.smooth.buffer, c.smooth.byteOffset, c.smooth.byteLength));
     if (rank > 0) {
       const packed = packLoraDown(c.down, rank, c.K);
@@ -135,7 +149,8 @@ export async function runCases(
       const Mp = padRows16(c.M);
       const status = out.readInt32LE(off);
       const identical = out.readInt32LE(off + 4) === 1;
-      off += 8;
+      const countersClean = out.readInt32LE(off + 8) === 1;
+      off += 12;
       const aqBytes = (Mp * c.K) / 2;
       const aq = new Uint8Array(out.subarray(off, off + aqBytes));
       off += aqBytes;
@@ -146,7 +161,7 @@ export async function runCases(
       const laBytes = Mp * rank * 4;
       const loraAct = new Float32Array(new Uint8Array(out.subarray(off, off + laBytes)).buffer);
       off += laBytes;
-      return { status, identical, aq, ascales, loraAct };
+      return { status, identical, countersClean, aq, ascales, loraAct };
     });
     return { outputs, launches: r.reports, stderr: r.stderr };
   } finally {
@@ -168,7 +183,8 @@ export function expected(plan: ActPlan, c: CaseInputs, shift: number): Expected 
   const dtype = plan.spec.dtype;
   const xv = Float64Array.from(c.x, (b) => fromBits16(b, dtype));
   const sv = Float64Array.from(c.smooth, (b) => fromBits16(b, dtype));
-  const q = quantizeActivations(xv, M, K, plan.spec.format, { unsigned: plan.spec.activation.unsigned, shift }, sv);
+  const ts = c.inputScale > 0 ? c.inputScale : 1;
+  const q = quantizeActivations(xv, M, K, plan.spec.format, { unsigned: plan.spec.activation.unsigned, shift }, sv, ts);
   const R = plan.rank;
   const loraAct = new Float64Array(M * R);
   const loraAbs = new Float64Array(M * R);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { QuantFormat } from '../../../dsl/types.js';
 import { fromBits16, toBits16 } from '../../../numerics/float16.js';
+import { divF32, mulF32 } from '../../../numerics/rounding.js';
 import { dequantize, GELU_SHIFT, quantizeActivations, quantizeWeights } from '../../../runtime/reference/quantize.js';
 
 const S4 = { unsigned: false, shift: 0 };
@@ -49,13 +50,31 @@ describe('INT4 group quantization', () => {
     // padding entries (x = 0) are the shift itself: 0.17 → 0
     expect(q.codes[31]).toBe(0);
   });
-  it('smoothing divides each channel by its factor (fp32 division)', () => {
+  it('smoothing scales each channel by its factor (exact for powers of two)', () => {
     const x = group([14, 14], 32);
     const smooth = new Array(32).fill(1);
     smooth[1] = 2;
     const q = quantizeActivations(x, 1, 32, int4(32), S4, smooth);
     expect(fromBits16(q.scales[0], 'fp16')).toBe(2);
     expect(Array.from(q.codes.slice(0, 2))).toEqual([7, 4]); // 14/2/2 = 3.5 → 4
+  });
+  it('no division per element: smoothing multiplies by RN(1 ÷ smooth), codes by RN(1 ÷ scale)', () => {
+    // x = 1 + 5/2048 and smooth 3: RN(x × RN(1/3)) ≠ RN(x ÷ 3) (one ulp apart) — the reference (and the
+    // kernels) take the reciprocal route; the group's amax carries it into the scale.
+    const x = 1 + 5 / 2048;
+    const r3 = divF32(1, 3);
+    expect(mulF32(x, r3)).not.toBe(divF32(x, 3));
+    const smooth = new Array(32).fill(3);
+    const q = quantizeActivations(group([x], 32), 1, 32, { kind: 'mxfp4', group: 32, scaleDtype: 'ue8m0' }, S4, smooth);
+    // MXFP4: scale 2^⌈log2(v/6)⌉ = 2^-4; code e2m1(v × 16) = e2m1(5.359…) = 6 (0x7)
+    expect(q.scales[0]).toBe(127 - 4);
+    expect(q.codes[0]).toBe(0x7);
+    const v = mulF32(x, r3);
+    const q4 = quantizeActivations(group([x, 0.1], 32), 1, 32, int4(32), S4, smooth);
+    const s = fromBits16(q4.scales[0], 'fp16');
+    expect(s).toBe(fromBits16(toBits16(divF32(v, 7), 'fp16'), 'fp16'));
+    const rs = divF32(1, s);
+    expect(q4.codes[1]).toBe(Math.round(mulF32(mulF32(0.1, r3), rs)));
   });
   it('bf16 scales round to 8 significant bits', () => {
     const x = group([1], 32);

@@ -1,8 +1,11 @@
 // The activation kernel: one pass over X [M, K] that (a) smooths and quantizes it to 4-bit codes and
 // scales in the canonical packed layout and (b) computes lora_act = X·L1 (docs/numerics.md, layouts.md).
 //
-// A block owns kBlockM rows (row tiles of 16) and walks all of K in steps of kBlockK channels, so X·L1
-// is reduced inside the block: deterministic, no atomics, one lora_act slice. Its warps form a
+// A block owns kBlockM rows (row tiles of 16) and walks its split of K in steps of kBlockK channels
+// (gridDim.y splits of whole steps, chosen by the launcher so that small M still fills the GPU). Without a
+// split X·L1 is reduced inside the block; with one, each split stores its fp32 partial and the last
+// block of the row block to arrive (an integer counter, no float atomics) sums the partials in split
+// order: the same bits whatever the arrival order. Its warps form a
 // kWarpsM × kWarpsK grid: warp (wm, wk) owns kRowTilesWarp consecutive row tiles, carried through K
 // kRowTilesIter at a time, and in every step the quantization units wk, wk + kWarpsK, … (a unit =
 // max(64, G) channels, so a group never straddles warps), loaded kUnitsPerBatch at a time with 16-byte
@@ -19,6 +22,7 @@
 #include "../layer_args.h"
 #include "../lowrank/down.h"
 #include "../portable.h"
+#include "../arch/atomic.h"
 #include "../arch/cp_async.h"
 #include "../quant/tile.h"
 #include "load.h"
@@ -64,8 +68,8 @@ struct ActConfig {
 
 /** Quantizes row tile mt's part of one unit (pass 0 only). */
 template <class C>
-__device__ __forceinline__ void quantize_rows(const uint4 (&xr)[C::Fmt::kSlices][4], const uint4 (&sr)[C::Fmt::kSlices][2],
-                                              const svdq_act_args_t& args, int mt, int k0, int lane) {
+__device__ __forceinline__ void quantize_rows(const uint4 (&xr)[C::Fmt::kSlices][4], const float (&rs)[C::Fmt::kSlices][2][8],
+                                              const svdq_act_args_t& args, float tensor_scale, int mt, int k0, int lane) {
   using T = typename C::T;
   using Fmt = typename C::Fmt;
   const int g = lane >> 2;
@@ -78,21 +82,20 @@ __device__ __forceinline__ void quantize_rows(const uint4 (&xr)[C::Fmt::kSlices]
 #pragma unroll
       for (int e = 0; e < 8; ++e) {
         const uint32_t xw = word_of(xr[s][w], e >> 1);
-        const uint32_t sw = word_of(sr[s][w >> 1], e >> 1);
         const float xv = (e & 1) ? hi_f32<T>(xw) : lo_f32<T>(xw);
-        const float sv = (e & 1) ? hi_f32<T>(sw) : lo_f32<T>(sw);
-        v[s][w][e] = quant::smooth_value<Fmt::kUnsigned>(xv, args.shift, sv, row_ok[w & 1]);
+        v[s][w][e] = quant::smooth_value_rcp<Fmt::kUnsigned>(xv, args.shift, rs[s][w >> 1][e], row_ok[w & 1]);
       }
-  const quant::UnitResult<Fmt> q = quant::quantize_unit<Fmt, quant::Order::kRows>(v, lane);
+  const quant::UnitResult<Fmt> q = quant::quantize_unit<Fmt, quant::Order::kRows>(v, lane, tensor_scale);
   quant::store_unit<Fmt>(q, args.aq, args.ascales, mt, k0, args.K, lane);
 }
 
 /**
- * Stages the lora_down tiles of K step u0 (k-tiles past K are zero-filled without a read) for ranks
+ * Stages the lora_down tiles of K step u0 (k-tiles past the split's end u_end, and so past K, are
+ * zero-filled without a read) for ranks
  * 16·rank_tile0 .. into `tiles`; every thread of the block calls it (two barriers).
  */
 template <class C>
-__device__ __forceinline__ void stage_down(uint4* tiles, const typename C::T* lora_down, int u0, int K, int rank_tile0) {
+__device__ __forceinline__ void stage_down(uint4* tiles, const typename C::T* lora_down, int u0, int u_end, int rank_tile0) {
   constexpr int kGranules = (C::kBlockK / 16) * C::kRankTiles * 32;
   constexpr int R16 = C::kRank / 16;
   const int c16_0 = u0 * C::Fmt::kUnitK / 16;
@@ -100,7 +103,7 @@ __device__ __forceinline__ void stage_down(uint4* tiles, const typename C::T* lo
 #pragma unroll 1
   for (int x = static_cast<int>(threadIdx.x); x < kGranules; x += C::kThreads) {
     const int lane = x % 32, r = (x / 32) % C::kRankTiles, c16 = c16_0 + x / (32 * C::kRankTiles);
-    const bool ok = c16 < K / 16;
+    const bool ok = c16 < u_end * (C::Fmt::kUnitK / 16);  // only this split's channels (u_end ≤ K / kUnitK)
     const size_t idx = ok ? ((static_cast<size_t>(c16) * R16 + rank_tile0 + r) * 32 + lane) * 8 : 0;
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 800  // sm_75: no cp.async, a 16-byte ldg + sts instead
     sts(tiles + x, ok ? ldg_nc(reinterpret_cast<const uint4*>(lora_down + idx)) : make_uint4(0u, 0u, 0u, 0u));
@@ -123,7 +126,7 @@ __device__ __forceinline__ void stage_down(uint4* tiles, const typename C::T* lo
 template <class C, bool kVec, bool kQuantize>
 __device__ __forceinline__ void walk_k(lowrank::DownAccumulator<typename C::T, C::kRowTilesIter, C::kRankTiles>& acc,
                                        const svdq_act_args_t& args, int mt0, int rank_tile0, int warp_k, int lane,
-                                       bool active, uint4* s_down) {
+                                       bool active, uint4* s_down, int u_begin, int u_end, float tensor_scale) {
   using T = typename C::T;
   using Fmt = typename C::Fmt;
   // The element-wise fallback (unaligned X) keeps twice the registers per load in flight: one unit at a time.
@@ -135,8 +138,8 @@ __device__ __forceinline__ void walk_k(lowrank::DownAccumulator<typename C::T, C
   const T* smooth = static_cast<const T*>(args.smooth);
   const T* lora_down = static_cast<const T*>(args.lora_down);
 #pragma unroll 1
-  for (int u0 = 0; u0 < units; u0 += C::kUnitsPerStep) {
-    if constexpr (C::kStageDown) stage_down<C>(s_down, lora_down, u0, K, rank_tile0);
+  for (int u0 = u_begin; u0 < u_end; u0 += C::kUnitsPerStep) {  // this block's K split (whole steps)
+    if constexpr (C::kStageDown) stage_down<C>(s_down, lora_down, u0, u_end, rank_tile0);
     if (!active) continue;  // warp-uniform: a warp without rows only helps stage (and meets the barriers)
 #pragma unroll 1
     for (int jb = 0; jb < C::kUnitsPerWarp; jb += UB) {
@@ -146,7 +149,7 @@ __device__ __forceinline__ void walk_k(lowrank::DownAccumulator<typename C::T, C
 #pragma unroll
       for (int j = 0; j < UB; ++j) {
         const int u = u0 + warp_k + (jb + j) * C::kWarpsK;
-        const bool unit_ok = u < units;
+        const bool unit_ok = u < u_end;  // u_end ≤ units: the split's (and K's) end
 #pragma unroll
         for (int s = 0; s < S; ++s) {
           const int k = (unit_ok ? u : 0) * Fmt::kUnitK + 64 * s;
@@ -158,12 +161,23 @@ __device__ __forceinline__ void walk_k(lowrank::DownAccumulator<typename C::T, C
 #pragma unroll
       for (int j = 0; j < UB; ++j) {
         const int u = u0 + warp_k + (jb + j) * C::kWarpsK;
-        if (u >= units) continue;  // warp-uniform K tail
+        if (u >= u_end) continue;  // warp-uniform K tail / split end
         if constexpr (kQuantize) {
+          // The lane's 16 smoothing reciprocals per slice, once for all its row tiles (never per element).
+          float rs[S][2][8];
+#pragma unroll
+          for (int s = 0; s < S; ++s)
+#pragma unroll
+            for (int h = 0; h < 2; ++h)
+#pragma unroll
+              for (int e = 0; e < 8; ++e) {
+                const uint32_t sw = word_of(sr[j][s][h], e >> 1);
+                rs[s][h][e] = quant::rcp_rn((e & 1) ? hi_f32<T>(sw) : lo_f32<T>(sw));
+              }
 #pragma unroll
           for (int i = 0; i < RT; ++i) {
             // Row tiles past ceil(M/16) are outside the packed buffers (warp-uniform skip).
-            if (mt0 + i < row_tiles) quantize_rows<C>(xr[j][i], sr[j], args, mt0 + i, u * Fmt::kUnitK, lane);
+            if (mt0 + i < row_tiles) quantize_rows<C>(xr[j][i], rs, args, tensor_scale, mt0 + i, u * Fmt::kUnitK, lane);
           }
         }
         if constexpr (C::kRank > 0) {
@@ -193,6 +207,32 @@ __device__ __forceinline__ void walk_k(lowrank::DownAccumulator<typename C::T, C
   }
 }
 
+/**
+ * Sums the split partials of row block `mb` in split order ((p0 + p1) + p2) + … into lora_act (the last
+ * block of the row block to finish runs it; every thread of the block calls it).
+ */
+template <class C>
+__device__ __forceinline__ void reduce_splits(const svdq_act_args_t& args, int mb, int splits) {
+  const int row_tiles = (args.M + 15) / 16;
+  const int mt_begin = mb * C::kRowTilesBlock;
+  const int mt_end = mt_begin + C::kRowTilesBlock < row_tiles ? mt_begin + C::kRowTilesBlock : row_tiles;
+  const size_t slice4 = static_cast<size_t>(row_tiles) * C::kRank * 4;  // float4 granules per partial slice
+  const size_t begin4 = static_cast<size_t>(mt_begin) * C::kRank * 4, end4 = static_cast<size_t>(mt_end) * C::kRank * 4;
+  const float4* parts = reinterpret_cast<const float4*>(args.lora_partials);
+  float4* out = reinterpret_cast<float4*>(args.lora_act);
+#pragma unroll 1
+  for (size_t i = begin4 + threadIdx.x; i < end4; i += C::kThreads) {
+    // Written by other blocks of this launch: a plain (coherent) load, never the read-only path.
+    float4 v = ldg(parts + i);
+#pragma unroll 1
+    for (int s = 1; s < splits; ++s) {
+      const float4 o = ldg(parts + s * slice4 + i);
+      v = make_float4(__fadd_rn(v.x, o.x), __fadd_rn(v.y, o.y), __fadd_rn(v.z, o.z), __fadd_rn(v.w, o.w));
+    }
+    stg(out + i, v);
+  }
+}
+
 template <class C, bool kVec>
 __global__ void __launch_bounds__(C::kThreads, 1) act_kernel(const svdq_act_args_t args) {
   using Acc = lowrank::DownAccumulator<typename C::T, C::kRowTilesIter, C::kRankTiles>;
@@ -200,6 +240,14 @@ __global__ void __launch_bounds__(C::kThreads, 1) act_kernel(const svdq_act_args
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const int warp_m = warp % C::kWarpsM, warp_k = warp / C::kWarpsM;
   const int row_tiles = (args.M + 15) / 16;
+  // K split: blockIdx.y of gridDim.y takes units [y·U/S, (y+1)·U/S) (U = K / kUnitK), walked in steps.
+  const int splits = static_cast<int>(gridDim.y), split = static_cast<int>(blockIdx.y);
+  const int units = args.K / C::Fmt::kUnitK;
+  const int u_begin = split * units / splits, u_end = (split + 1) * units / splits;
+  // Where this block's X·L1 goes: lora_act itself, or its split's partial slice.
+  float* lora_out = splits > 1 ? args.lora_partials + static_cast<size_t>(split) * row_tiles * C::kRank * 16 : args.lora_act;
+  // NVFP4 per-tensor activation scale (0 = absent = 1; other formats ignore it).
+  const float tensor_scale = args.input_scale > 0.0f ? args.input_scale : 1.0f;
   SVDQ_DYNAMIC_SMEM(float4, smem);
   uint4* s_down = reinterpret_cast<uint4*>(smem + C::kCombineBytes / 16);  // after the combine slots
 
@@ -214,9 +262,10 @@ __global__ void __launch_bounds__(C::kThreads, 1) act_kernel(const svdq_act_args
       // Warps without rows walk K too when lora_down is staged (they share the staging barriers).
       if (any_rows || C::kStageDown) {
         if (pass == 0) {
-          walk_k<C, kVec, true>(acc, args, mt0, 0, warp_k, lane, any_rows, s_down);
+          walk_k<C, kVec, true>(acc, args, mt0, 0, warp_k, lane, any_rows, s_down, u_begin, u_end, tensor_scale);
         } else if constexpr (C::kPasses > 1) {
-          walk_k<C, kVec, false>(acc, args, mt0, pass * C::kRankTiles, warp_k, lane, any_rows, s_down);
+          walk_k<C, kVec, false>(acc, args, mt0, pass * C::kRankTiles, warp_k, lane, any_rows, s_down, u_begin, u_end,
+                                 tensor_scale);
         }
       }
       if constexpr (C::kRank > 0) {
@@ -224,9 +273,26 @@ __global__ void __launch_bounds__(C::kThreads, 1) act_kernel(const svdq_act_args
         if (warp_k == 0) {
 #pragma unroll
           for (int i = 0; i < RT; ++i) {
-            if (mt0 + i < row_tiles) acc.store(args.lora_act, i, mt0 + i, C::kRank / 16, pass * C::kRankTiles, lane);
+            if (mt0 + i < row_tiles) acc.store(lora_out, i, mt0 + i, C::kRank / 16, pass * C::kRankTiles, lane);
           }
         }
+      }
+    }
+  }
+  if constexpr (C::kRank > 0) {
+    if (splits > 1) {
+      // Publish this block's partial, count it; the row block's last arrival sums all partials in order.
+      __threadfence();
+      __syncthreads();  // every warp's partial is stored (and fenced) before thread 0 counts the block
+      int last = 0;
+      if (threadIdx.x == 0) {
+        const int prev = atomicAdd(args.split_counters + blockIdx.x, 1);
+        last = prev == splits - 1;
+        if (last) atomicExch(args.split_counters + blockIdx.x, 0);  // left 0 for the next launch
+      }
+      if (__syncthreads_or(last)) {
+        __threadfence();
+        reduce_splits<C>(args, static_cast<int>(blockIdx.x), splits);
       }
     }
   }
@@ -241,13 +307,38 @@ inline const char* act_args_problem(const svdq_act_args_t* a) {
   if (a->M < 1) return "M must be >= 1";
   if (a->K < 64 || a->K % 64 != 0 || a->K % Fmt::kGroup != 0) return "K must be a positive multiple of 64 and of the group";
   if (a->rank != C::kRank) return "rank differs from the compiled rank";
+  if (a->fill_blocks < 0) return "fill_blocks must be >= 0";
+  if (!(a->input_scale >= 0.0f) || a->input_scale > 3.0e38f) return "input_scale must be finite and >= 0 (0 = absent)";
   if (a->x == nullptr || a->smooth == nullptr || a->aq == nullptr || a->ascales == nullptr) return "x, smooth, aq and ascales are required";
   if (misaligned(a->aq) || misaligned(a->ascales)) return "aq and ascales must be 16-byte aligned";
   if (C::kRank > 0) {
     if (a->lora_down == nullptr || a->lora_act == nullptr) return "lora_down and lora_act are required when rank > 0";
     if (misaligned(a->lora_down) || misaligned(a->lora_act)) return "lora_down and lora_act must be 16-byte aligned";
+    if (misaligned(a->lora_partials)) return "lora_partials must be 16-byte aligned";
   }
   return nullptr;
+}
+
+/**
+ * K splits of a launch (codegen/plan/act.ts actGrid mirrors it): enough blocks to reach fill_blocks,
+ * at most one per quantization unit and SVDQ_ACT_MAX_SPLITS; with rank > 0 only as many as lora_partials holds
+ * (and none without counters). 1 = no split.
+ */
+template <class C>
+inline int act_splits(const svdq_act_args_t* a) {
+  const int m_blocks = (a->M + C::kBlockM - 1) / C::kBlockM;
+  if (a->fill_blocks <= m_blocks) return 1;
+  int s = (a->fill_blocks + m_blocks - 1) / m_blocks;
+  const int units = a->K / C::Fmt::kUnitK;  // at least one quantization unit per split
+  s = s < units ? s : units;
+  s = s < SVDQ_ACT_MAX_SPLITS ? s : SVDQ_ACT_MAX_SPLITS;
+  if (C::kRank > 0 && s > 1) {
+    if (a->split_counters == nullptr || a->lora_partials == nullptr) return 1;
+    const size_t slice = static_cast<size_t>((a->M + 15) / 16) * 16 * C::kRank * 4;
+    const size_t fits = a->lora_partials_bytes / slice;
+    s = static_cast<size_t>(s) < fits ? s : static_cast<int>(fits);
+  }
+  return s > 1 ? s : 1;
 }
 
 /**
@@ -258,7 +349,7 @@ template <class C>
 inline svdq_status_t act_launch(const svdq_act_args_t* a, cudaStream_t stream) {
   if (act_args_problem<C>(a) != nullptr) return SVDQ_ERR_INVALID_ARG;
   const bool vec = ((reinterpret_cast<uintptr_t>(a->x) | reinterpret_cast<uintptr_t>(a->smooth)) & 15u) == 0;
-  const dim3 grid(static_cast<unsigned>((a->M + C::kBlockM - 1) / C::kBlockM));
+  const dim3 grid(static_cast<unsigned>((a->M + C::kBlockM - 1) / C::kBlockM), static_cast<unsigned>(act_splits<C>(a)));
   const dim3 block(C::kThreads);
   if (vec) {
     auto* act_kernel_vec16 = &act_kernel<C, true>;

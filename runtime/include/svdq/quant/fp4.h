@@ -1,8 +1,9 @@
 // e2m1 activation formats with the Int4 interface (quant/int4.h): NVFP4 (groups of 16, ue4m3 scales,
-// per-tensor activation scale 1) and MXFP4 (groups of 32, ue8m0 scales), docs/numerics.md steps 3–4.
+// optional per-tensor activation scale) and MXFP4 (groups of 32, ue8m0 scales), docs/numerics.md steps 3–4.
 // The conversions are written out in integer/fp32 arithmetic (exact, every arch, the emulator too):
 // e2m1 and ue4m3 round to nearest even with saturation (cvt.rn.satfinite semantics), ue8m0 rounds up
-// to a power of two; codes divide by the stored scale with __fdiv_rn.
+// to a power of two; codes multiply by the stored scale's correctly rounded reciprocal (one per group;
+// exact for MXFP4's powers of two).
 #pragma once
 #include "int4.h"
 
@@ -47,7 +48,7 @@ __device__ __forceinline__ float ue8m0_value(uint32_t code) {
 }
 }  // namespace fp4_detail
 
-/** NVFP4 activations: e2m1 codes, groups of 16, ue4m3 scales (activation per-tensor scale 1). */
+/** NVFP4 activations: e2m1 codes, groups of 16, ue4m3 scales under an optional per-tensor scale (input_scale). */
 struct Nvfp4 {
   static constexpr bool kUnsigned = false;
   static constexpr int kGroup = 16;
@@ -55,13 +56,17 @@ struct Nvfp4 {
   static constexpr int kUnitK = 64;
   static constexpr int kSlices = 1;
   static constexpr int kGroupsPerUnit = 4;
-  static __device__ __forceinline__ uint32_t scale_bits(float amax, float& scale_f32) {
-    const uint32_t c = fp4_detail::ue4m3_code(__fdiv_rn(amax, 6.0f));
-    scale_f32 = fp4_detail::ue4m3_value(c);
+  /**
+   * Two-level scaling (ModelOpt/TensorRT): micro = ue4m3((amax ÷ 6) ÷ ts), the codes' scale
+   * f32(micro) × ts (fp32). ts = 1 makes both steps exact: the one-level recipe, bit for bit.
+   */
+  static __device__ __forceinline__ uint32_t scale_bits(float amax, float& scale_f32, float tensor_scale = 1.0f) {
+    const uint32_t c = fp4_detail::ue4m3_code(__fdiv_rn(__fdiv_rn(amax, 6.0f), tensor_scale));
+    scale_f32 = __fmul_rn(fp4_detail::ue4m3_value(c), tensor_scale);
     return c;
   }
-  static __device__ __forceinline__ uint32_t code_nibble(float v, float scale_f32) {
-    return scale_f32 == 0.0f ? 0u : fp4_detail::e2m1_code(__fdiv_rn(v, scale_f32));
+  static __device__ __forceinline__ uint32_t code_nibble(float v, float rscale) {
+    return rscale == 0.0f ? 0u : fp4_detail::e2m1_code(__fmul_rn(v, rscale));
   }
 };
 
@@ -73,13 +78,13 @@ struct Mxfp4 {
   static constexpr int kUnitK = 64;
   static constexpr int kSlices = 1;
   static constexpr int kGroupsPerUnit = 2;
-  static __device__ __forceinline__ uint32_t scale_bits(float amax, float& scale_f32) {
+  static __device__ __forceinline__ uint32_t scale_bits(float amax, float& scale_f32, float /*tensor_scale*/ = 1.0f) {
     const uint32_t c = fp4_detail::ue8m0_code(__fdiv_rn(amax, 6.0f));
     scale_f32 = fp4_detail::ue8m0_value(c);
     return c;
   }
-  static __device__ __forceinline__ uint32_t code_nibble(float v, float scale_f32) {
-    return scale_f32 == 0.0f ? 0u : fp4_detail::e2m1_code(__fdiv_rn(v, scale_f32));
+  static __device__ __forceinline__ uint32_t code_nibble(float v, float rscale) {
+    return rscale == 0.0f ? 0u : fp4_detail::e2m1_code(__fmul_rn(v, rscale));
   }
 };
 

@@ -13,7 +13,8 @@
 //            word (a 4×4 byte transpose).
 // Both run steps 2–4 of docs/numerics.md on values already passed through smooth_value (step 1):
 // amax per row and group (local max, then xor-shuffles inside the quad that shares the row), the
-// stored scale (Fmt::scale_bits), codes by correctly rounded division by the stored scale.
+// stored scale (Fmt::scale_bits), codes by multiplication with the stored scale's correctly rounded
+// reciprocal (one per group).
 #pragma once
 #include "fp4.h"
 #include "int4.h"
@@ -68,10 +69,12 @@ __device__ __forceinline__ uint32_t quad_byte_transpose(uint32_t p, int t) {
 
 /**
  * Quantizes one unit. `v` holds the lane's 32 values of each slice in order O (see above), already
- * smoothed/shifted (smooth_value). All 32 lanes of the warp must call it together.
+ * smoothed/shifted (smooth_value). `tensor_scale`: the NVFP4 per-tensor activation scale (input_scale;
+ * 1 = none, bit-identical to no scale; other formats ignore it). All 32 lanes of the warp must call it together.
  */
 template <class Fmt, Order O>
-__device__ __forceinline__ UnitResult<Fmt> quantize_unit(const float (&v)[Fmt::kSlices][4][8], int lane) {
+__device__ __forceinline__ UnitResult<Fmt> quantize_unit(const float (&v)[Fmt::kSlices][4][8], int lane,
+                                                         float tensor_scale = 1.0f) {
   constexpr int GU = Fmt::kGroupsPerUnit;
   const int t = lane & 3;
   // Step 2: amax per (row half, group). Each lane folds the values it holds (0 for groups it holds none
@@ -96,7 +99,10 @@ __device__ __forceinline__ UnitResult<Fmt> quantize_unit(const float (&v)[Fmt::k
 #pragma unroll
   for (int h = 0; h < 2; ++h)
 #pragma unroll
-    for (int gi = 0; gi < GU; ++gi) out.scale[h][gi] = Fmt::scale_bits(detail::quad_max(amax[h][gi]), scale[h][gi]);
+    for (int gi = 0; gi < GU; ++gi) {
+      out.scale[h][gi] = Fmt::scale_bits(detail::quad_max(amax[h][gi]), scale[h][gi], tensor_scale);
+      scale[h][gi] = code_rcp(scale[h][gi]);  // from here on: the group's reciprocal (one per group)
+    }
   // Step 4: codes. kRows packs them straight into the lane's words; kCFrag first packs, per row half and
   // column half, one byte per destination lane (two codes of adjacent columns), then transposes.
 #pragma unroll
