@@ -4,11 +4,14 @@
 // planner has no traffic function for it yet.
 import type { ActPlan, GemmPlan } from '../codegen/plan/index.js';
 import { gemmTraffic } from '../codegen/plan/gemm.js';
+import { cacheFacts } from '../dsl/targets.js';
 import type { Target } from '../dsl/types.js';
+import { PIPE_RATES, type MainLoopCounts } from './compiled-counts.js';
 import {
   blocksPerSm,
   estimateAct,
   estimateGemm,
+  mainLoopCycles,
   peak16BitFlops,
   peak4BitFlops,
   type KernelEstimate,
@@ -24,29 +27,65 @@ export interface KernelResourceUse {
 
 export const plannedResources = (plan: GemmPlan | ActPlan): KernelResourceUse => ({ registers: plan.regEstimate, smemBytes: plan.smemBytes });
 
-export function gemmTrafficForModel(plan: GemmPlan, problem: Problem): Traffic & { flops: number } {
-  const t = gemmTraffic(plan, problem);
-  const sps = plan.group === 32 ? 2 : 1;
-  return {
-    bytes: t.globalBytesLoaded + t.globalBytesStored,
-    uniqueBytes: t.compulsoryBytes,
-    bytesPerStage: plan.kSteps * (plan.blockM / 16 + plan.blockN / 16) * (512 + 32 * sps),
-    flops: 2 * problem.m * problem.n * problem.k,
-  };
+/** What the estimate knows beyond the plan: the compiled main loop's counts and the qnext lora_act slices. */
+export interface GemmEstimateExtras {
+  counts?: (Pick<MainLoopCounts, 'perMma' | 'byClass'> & { counts: 'sass' | 'ptx' }) | null;
+  /** lora_act slices the low-rank epilogue sums: ⌈N_producer / blockN_producer⌉ after a qnext producer. */
+  slices?: number;
 }
 
-export function estimateGemmPlan(plan: GemmPlan, problem: Problem, target: Target, use: KernelResourceUse = plannedResources(plan)): KernelEstimate {
+/**
+ * Bytes at each level. `bytes`: every lane's request (what the emulator counts). Register staging
+ * requests each fragment once per warp that needs it; the warps of one block share it through L1, so
+ * L2 sees the block's unique bytes per k-step (the shared-memory formula) as long as a stage of every
+ * resident block fits in the L1 left over by shared memory; the requests themselves cost L1 bandwidth.
+ */
+export function gemmTrafficForModel(plan: GemmPlan, problem: Problem, opts: { slices?: number; blocksPerSm?: number; target?: Target } = {}): Traffic & { flops: number } {
+  const shape = { ...problem, slices: opts.slices ?? 1 };
+  const t = gemmTraffic(plan, shape);
+  const sps = plan.group === 32 ? 2 : 1;
+  const bytesPerStage = plan.kSteps * (plan.blockM / 16 + plan.blockN / 16) * (512 + 32 * sps);
+  const stored = t.globalBytesStored;
+  const base = {
+    bytes: t.globalBytesLoaded + stored,
+    uniqueBytes: t.compulsoryBytes,
+    rereadFootprint: t.compulsoryBytes - stored,
+    bytesPerStage,
+    flops: 2 * problem.m * problem.n * problem.k,
+  };
+  if (plan.tile.staging !== 'reg') return base;
+  const perBlock = gemmTraffic({ ...plan, tile: { ...plan.tile, staging: 'smem' } }, shape);
+  const resident = Math.max(1, opts.blocksPerSm ?? 1);
+  const l1Free = opts.target ? Math.max(0, cacheFacts(opts.target).l1SmemKiBPerSm * 1024 - resident * plan.smemBytes) : Infinity;
+  const hit = Math.min(1, l1Free / (resident * Math.max(1, plan.tile.stages) * bytesPerStage));
+  const repeated = t.globalBytesLoaded - perBlock.globalBytesLoaded;
+  return { ...base, l2Bytes: perBlock.globalBytesLoaded + repeated * (1 - hit) + stored, l1Bytes: t.globalBytesLoaded };
+}
+
+export function estimateGemmPlan(
+  plan: GemmPlan,
+  problem: Problem,
+  target: Target,
+  use: KernelResourceUse = plannedResources(plan),
+  extras: GemmEstimateExtras = {},
+): KernelEstimate {
   const lowrank = plan.epilogue.some((s) => s.op === 'lowrank');
+  const occupancy = { blocksPerSm: blocksPerSm(target, plan.threads, use.registers, use.smemBytes), warpsPerBlock: plan.threads / 32 };
+  const peak4Bit = peak4BitFlops(target, plan.spec.format.kind);
+  const t = gemmTraffic(plan, { ...problem, slices: extras.slices });
+  const cycles = mainLoopCycles(target, peak4Bit, extras.counts ?? undefined, PIPE_RATES[target.arch] ?? {}, { warpM: plan.warpTileM, warpN: plan.warpTileN });
   return estimateGemm({
     target,
     problem,
     tile: plan.tile,
-    occupancy: { blocksPerSm: blocksPerSm(target, plan.threads, use.registers, use.smemBytes), warpsPerBlock: plan.threads / 32 },
-    traffic: gemmTrafficForModel(plan, problem),
-    peak4Bit: peak4BitFlops(target, plan.spec.format.kind),
+    occupancy,
+    traffic: gemmTrafficForModel(plan, problem, { slices: extras.slices, blocksPerSm: occupancy.blocksPerSm, target }),
+    peak4Bit,
     peak16Bit: peak16BitFlops(target, plan.spec.dtype),
     rankUp: lowrank ? plan.rank : 0,
     rankNextDown: plan.next?.rank ?? 0,
+    cycles,
+    mmasPerBlock: t.blocks > 0 ? t.mmaCount / t.blocks : undefined,
   });
 }
 

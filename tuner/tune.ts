@@ -9,10 +9,16 @@ import { withSlowInt4 } from '../dsl/compat.js';
 import { resolveGpu } from '../dsl/targets.js';
 import type { Target } from '../dsl/types.js';
 import { nvccVersion } from '../codegen/nvcc.js';
+import { parseUri } from '../codegen/uri.js';
 import type { ActPlan, GemmPlan } from '../codegen/plan/index.js';
 import { detectGpu } from '../runtime/harness/gpu.js';
 import type { Backend } from '../runtime/harness/harness.js';
+import { defaultTiles } from '../codegen/default-tiles.js';
+import { planGemm } from '../codegen/plan/gemm.js';
+import { baselineM, baselinePlan, type BaselinePlan } from './baseline.js';
 import { actCandidates, gemmCandidates, tuningSpace, type ActCandidate, type GemmCandidate } from './candidates.js';
+import { inspectAll, type CompiledCounts, type KernelInspector } from './compiled-counts.js';
+import { chooseGemm, layerKind, modelTotals, type ModelTotals } from './choose.js';
 import { compilePlans, rejectReason, type CompiledKernel, type CompileProgress, type KernelCompiler } from './compile-prune.js';
 import { combineKernels, peak4BitFlops, type KernelEstimate } from './cost-model.js';
 import { readDb, upsertRecords } from './db.js';
@@ -57,6 +63,9 @@ export interface TuneOptions {
   /** Write the HTML report next to the database (default true). */
   report?: boolean;
   compiler?: KernelCompiler;
+  /** Main-loop counts of compiled kernels (default: SASS/PTX of the real build; with a custom `compiler`
+   * and no inspector the model runs on static estimates, recorded as mainLoop null). */
+  inspector?: KernelInspector;
   runner?: LayerRunner;
   onProgress?: (e: TuneProgress) => void;
 }
@@ -88,6 +97,9 @@ export interface TuneResult {
   /** Records of this run's jobs (resumed ones included), sorted by key. */
   records: TuneRecord[];
   failures: TuneFailure[];
+  /** Predicted linear-layer time of one transformer forward (Σ records × calls per forward), chosen and
+   * baseline; null when a record lacks the fields (written before them). */
+  totals: ModelTotals | null;
 }
 
 const MAX_ROUNDS = 3;
@@ -123,6 +135,9 @@ interface Prepared {
   /** How many of the best candidates this job has had compiled (its rounds so far). */
   gemmConsidered: number;
   actConsidered: number;
+  /** The job's default tile (always compiled: the chosen tile's instr/MMA is checked against it). */
+  defaultGemm: GemmCandidate;
+  baseline?: BaselinePlan;
 }
 
 
@@ -147,11 +162,17 @@ export async function tune(options: TuneOptions): Promise<TuneResult> {
   options.onProgress?.({ phase: 'plan', jobs: jobs.length, resumed: done.length, toTune: todo.length, mode, reason });
 
   // Static pruning and cost-model ranking (cheap: no compiler involved).
-  const prepared: Prepared[] = todo.map((job) => {
-    const gemm = gemmCandidates(job.spec, job.problem, target, space).ranked;
-    const act = job.needsAct ? actCandidates(job.spec, job.problem, target, space).ranked : [];
-    return { job, key: keyOf(job), gemm, act, gemmConsidered: 0, actConsidered: 0 };
-  });
+  // Producers (qnext) first: a consumer's lora_act slice count comes from its producer's chosen tile.
+  const prepared: Prepared[] = todo
+    .map((job) => {
+      const gemm = gemmCandidates(job.spec, job.problem, target, space).ranked;
+      const act = job.needsAct ? actCandidates(job.spec, job.problem, target, space).ranked : [];
+      const tile = defaultTiles(job.spec, target).gemm;
+      const plan = planGemm(job.spec, tile, target);
+      const defaultGemm = gemm.find((c) => c.plan.uri === plan.uri) ?? { tile, plan, estimate: estimateGemmPlan(plan, job.problem, target) };
+      return { job, key: keyOf(job), gemm, act, gemmConsidered: 0, actConsidered: 0, defaultGemm, baseline: baselinePlan(job.spec, target) };
+    })
+    .sort((a, b) => Number(Boolean(a.job.producer)) - Number(Boolean(b.job.producer)));
 
   // Compile rounds: the best few of every job at once (one progress bar), then the next few for jobs
   // whose candidates all failed. A job only ever looks at its own rounds' candidates, so its result
@@ -162,6 +183,7 @@ export async function tune(options: TuneOptions): Promise<TuneResult> {
   const usable = (uri: string) => rejectReason(compiled.get(uri)) === undefined;
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const plans: (GemmPlan | ActPlan)[] = [];
+    if (round === 0) for (const p of prepared) plans.push(p.defaultGemm.plan, ...(p.baseline ? [p.baseline.plan] : []));
     for (const p of prepared) {
       if (!p.gemm.slice(0, p.gemmConsidered).some((c) => usable(c.plan.uri)) && p.gemmConsidered < p.gemm.length) {
         plans.push(...p.gemm.slice(p.gemmConsidered, p.gemmConsidered + topK).map((c) => c.plan));
@@ -182,15 +204,23 @@ export async function tune(options: TuneOptions): Promise<TuneResult> {
     });
     for (const [uri, r] of results) compiled.set(uri, r);
   }
+  // Main-loop counts of every usable compiled GEMM (the final ranking uses them).
+  const inspector = options.inspector ?? (options.compiler ? undefined : inspectAll);
+  const gemmPlans = prepared.flatMap((p) => [...p.gemm.slice(0, p.gemmConsidered).map((c) => c.plan), p.defaultGemm.plan, ...(p.baseline ? [p.baseline.plan] : [])]);
+  const counts = inspector ? await inspector(gemmPlans.filter((pl) => usable(pl.uri)), target, options.concurrency) : new Map();
 
   const records: TuneRecord[] = [...done.map((j) => existing.get(keyOf(j))!)];
   const failures: TuneFailure[] = [];
+  // Layer → chosen GEMM URI, for the lora_act slices of qnext consumers.
+  const chosenByLayer = new Map<string, string>();
+  for (const r of records) for (const l of r.layers) chosenByLayer.set(l, r.gemmUri);
   let finished = 0;
   for (const p of prepared) {
     try {
-      const record = await tuneJob(p, { target, mode, backend, toolchain, sourceHash, compiled, options });
+      const record = await tuneJob(p, { target, mode, backend, toolchain, sourceHash, compiled, counts, chosenByLayer, options });
       await upsertRecords(dbPath, [record]);
       records.push(record);
+      for (const l of record.layers) chosenByLayer.set(l, record.gemmUri);
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
       failures.push({ layers: p.job.layers, shape: p.job.problem, reason: e.message });
@@ -209,7 +239,7 @@ export async function tune(options: TuneOptions): Promise<TuneResult> {
     reportPath = reportPathFor(dbPath);
     await writeHtmlReport(reportPath, all.filter((r) => r.target.id === target.id), target);
   }
-  return { target, mode, modeReason: reason, dbPath, reportPath, dispatchPath, shard, jobs: jobs.length, tuned: records.length - done.length, resumed: done.length, records, failures };
+  return { target, mode, modeReason: reason, dbPath, reportPath, dispatchPath, shard, jobs: jobs.length, tuned: records.length - done.length, resumed: done.length, records, failures, totals: modelTotals(records) };
 }
 
 interface JobContext {
@@ -219,6 +249,8 @@ interface JobContext {
   toolchain: string;
   sourceHash: string;
   compiled: Map<string, CompiledKernel>;
+  counts: Map<string, CompiledCounts>;
+  chosenByLayer: Map<string, string>;
   options: TuneOptions;
 }
 
@@ -229,7 +261,7 @@ interface Scored<C> {
 }
 
 /** Compiled, usable candidates re-estimated with ptxas's registers and shared memory, best first. */
-function survivors<C extends GemmCandidate | ActCandidate>(list: C[], ctx: JobContext, problem: TuneJob['problem']): Scored<C>[] {
+function survivors<C extends GemmCandidate | ActCandidate>(list: C[], ctx: JobContext, problem: TuneJob['problem'], slices = 1): Scored<C>[] {
   const out: Scored<C>[] = [];
   for (const cand of list) {
     const k = ctx.compiled.get(cand.plan.uri);
@@ -237,11 +269,26 @@ function survivors<C extends GemmCandidate | ActCandidate>(list: C[], ctx: JobCo
     const use = { registers: k.resources!.registers, smemBytes: k.resources!.smemBytes };
     const estimate =
       cand.plan.kind === 'gemm'
-        ? estimateGemmPlan(cand.plan, problem, ctx.target, use)
+        ? estimateGemmPlan(cand.plan, problem, ctx.target, use, gemmExtras(ctx, cand.plan.uri, slices))
         : estimateActPlan(cand.plan as ActPlan, problem, ctx.target, use);
     out.push({ cand, resources: k.resources!, estimate });
   }
   return out.sort((a, b) => a.estimate.timeUs - b.estimate.timeUs || (a.cand.plan.uri < b.cand.plan.uri ? -1 : 1));
+}
+
+/** Counts and slices for a compiled GEMM's estimate. */
+function gemmExtras(ctx: JobContext, uri: string, slices: number) {
+  const c = ctx.counts.get(uri);
+  return { counts: c?.mainLoop ? { ...c.mainLoop, counts: c.counts } : null, slices };
+}
+
+/** lora_act slices a qnext consumer sums: one per N-block of its producer's chosen (else default) tile. */
+function slicesFor(job: TuneJob, ctx: JobContext): number {
+  if (!job.producer) return 1;
+  const uri = ctx.chosenByLayer.get(job.producer.layer);
+  const parsed = uri ? parseUri(uri) : undefined;
+  const blockN = parsed && parsed.kind === 'gemm' ? parsed.tile.blockN : job.producer.defaultBlockN;
+  return Math.ceil(job.producer.n / blockN);
 }
 
 function candidateSummaries(p: Prepared, ctx: JobContext, chosenUri: string, measured: Map<string, number>, incorrect: Set<string>): CandidateSummary[] {
@@ -272,7 +319,8 @@ async function tuneJob(p: Prepared, ctx: JobContext): Promise<TuneRecord> {
   const { job } = p;
   const shape = `${job.problem.m}×${job.problem.n}×${job.problem.k}`;
   if (!p.gemm.length) throw new UserError(`${job.layers.join(', ')} (${shape}): no GEMM tile of the space fits ${ctx.target.id} for ${job.family}`);
-  const gemm = survivors(p.gemm.slice(0, p.gemmConsidered), ctx, job.problem);
+  const slices = slicesFor(job, ctx);
+  const gemm = survivors(p.gemm.slice(0, p.gemmConsidered), ctx, job.problem, slices);
   const act = job.needsAct ? survivors(p.act.slice(0, p.actConsidered), ctx, job.problem) : [];
   if (!gemm.length) {
     const firstError = p.gemm.slice(0, p.gemmConsidered).map((c) => ctx.compiled.get(c.plan.uri)).find((k) => k && !k.ok)?.error;
@@ -288,6 +336,7 @@ async function tuneJob(p: Prepared, ctx: JobContext): Promise<TuneRecord> {
   let chosenGemm = gemm[0];
   let chosenAct: Scored<ActCandidate> | undefined = act[0];
   let timing: TuneRecord['timing'];
+  let whyMoreInstr: string | undefined;
   const runner = ctx.options.runner ?? harnessRunner;
   const peak = peak4BitFlops(ctx.target, job.spec.format.kind);
   const flops = 2 * job.problem.m * job.problem.n * job.problem.k;
@@ -330,6 +379,12 @@ async function tuneJob(p: Prepared, ctx: JobContext): Promise<TuneRecord> {
       repetitions: t.repetitions,
     };
   } else {
+    // The final ranking: compiled counts; the default tile takes part and bounds instr/MMA (choose.ts).
+    const defaultUri = p.defaultGemm.plan.uri;
+    const pool = gemm.some((g) => g.cand.plan.uri === defaultUri) ? gemm : [...gemm, ...survivors([p.defaultGemm], ctx, job.problem, slices)];
+    const choice = chooseGemm(pool.map((g) => ({ uri: g.cand.plan.uri, timeUs: g.estimate.timeUs, bound: g.estimate.bound, perMma: perMmaOf(ctx, g.cand.plan.uri), g })), defaultUri);
+    chosenGemm = choice.chosen.g;
+    whyMoreInstr = choice.why;
     const layer = combineKernels([...(chosenAct ? [chosenAct.estimate] : []), chosenGemm.estimate], flops, peak);
     timing = { label: 'predicted', timeUs: layer.timeUs, tflops: layer.tflops, bytes: layer.bytes, bound: layer.bound, percentOfPeak: layer.percentOfPeak };
     if (ctx.options.verify) {
@@ -339,7 +394,10 @@ async function tuneJob(p: Prepared, ctx: JobContext): Promise<TuneRecord> {
       if (!r.passed) throw new UserError(`${job.layers.join(', ')} (${shape}): the chosen ${chosenGemm.cand.plan.uri} failed the emulator's correctness check: ${r.detail}`);
     }
   }
+  const predicted = combineKernels([...(chosenAct ? [chosenAct.estimate] : []), chosenGemm.estimate], flops, peak);
+  const extra = costModelFields(p, ctx, { chosenGemm, chosenAct, predictedUs: predicted.timeUs, slices, whyMoreInstr });
   return {
+    ...extra,
     key: p.key,
     family: job.family,
     sourceHash: ctx.sourceHash,
@@ -358,6 +416,52 @@ async function tuneJob(p: Prepared, ctx: JobContext): Promise<TuneRecord> {
     createdAt: new Date().toISOString(),
   };
 }
+
+const perMmaOf = (ctx: JobContext, uri: string): number | undefined => ctx.counts.get(uri)?.mainLoop?.perMma;
+
+function mainLoopField(ctx: JobContext, uri: string): { counts: 'sass' | 'ptx'; instrPerMma: number } | null {
+  const c = ctx.counts.get(uri);
+  return c?.mainLoop ? { counts: c.counts, instrPerMma: c.mainLoop.perMma } : null;
+}
+
+/** The record's cost-model fields: terms, counts, default tile, baseline (predicted, padded M) and ratio. */
+function costModelFields(
+  p: Prepared,
+  ctx: JobContext,
+  c: { chosenGemm: Scored<GemmCandidate>; chosenAct?: Scored<ActCandidate>; predictedUs: number; slices: number; whyMoreInstr?: string },
+): Partial<TuneRecord> {
+  const { job } = p;
+  const e = c.chosenGemm.estimate;
+  const terms = { tensorUs: fin(e.tensorUs), issueUs: e.issueUs, pipeUs: e.pipeUs, ...(e.pipeClass ? { pipe: e.pipeClass } : {}), lowrankUs: e.lowrankUs, memoryUs: e.memoryUs, launchUs: e.launchUs };
+  const def = survivors([p.defaultGemm], ctx, job.problem, c.slices)[0];
+  const out: Partial<TuneRecord> = {
+    countPerForward: job.countPerForward,
+    predictedTimeUs: c.predictedUs,
+    predictedTerms: terms,
+    mainLoop: mainLoopField(ctx, c.chosenGemm.cand.plan.uri),
+    ...(def
+      ? { defaultTile: { gemmUri: def.cand.plan.uri, timeUs: def.estimate.timeUs, mainLoop: mainLoopField(ctx, def.cand.plan.uri), ...(c.whyMoreInstr ? { why: c.whyMoreInstr } : {}) } }
+      : {}),
+  };
+  const b = p.baseline;
+  const k = b && ctx.compiled.get(b.plan.uri);
+  if (b && k && rejectReason(k) === undefined) {
+    // The reference engine pads M to 256 rows; its fc2 sums one lora_act slice per 128-column fc1 block.
+    const m = baselineM(job.problem.m);
+    const problem = { ...job.problem, m };
+    const slices = job.producer ? Math.ceil(job.producer.n / b.plan.tile.blockN) : 1;
+    const use = { registers: k.resources!.registers, smemBytes: k.resources!.smemBytes };
+    const gemmEst = estimateGemmPlan(b.plan, problem, ctx.target, use, gemmExtras(ctx, b.plan.uri, slices));
+    const actEst = c.chosenAct ? estimateActPlan(c.chosenAct.cand.plan, { m, k: job.problem.k }, ctx.target, c.chosenAct.resources) : undefined;
+    const timeUs = gemmEst.timeUs + (actEst?.timeUs ?? 0);
+    const notes = [...(b.note ? [b.note] : []), ...(m !== job.problem.m ? [`M padded ${job.problem.m} → ${m}`] : [])];
+    out.baseline = { label: 'predicted', gemmUri: b.plan.uri, timeUs, paddedM: m, mainLoop: mainLoopField(ctx, b.plan.uri), ...(notes.length ? { note: notes.join('; ') } : {}) };
+    out.vsBaseline = timeUs / c.predictedUs;
+  }
+  return out;
+}
+
+const fin = (x: number) => (Number.isFinite(x) ? x : 0);
 
 /** The harness always runs an activation kernel; for fc2-style jobs any plannable tile serves. */
 function defaultActTile(job: TuneJob) {
