@@ -41,7 +41,8 @@ export interface CompiledCounts {
 }
 
 /** Lanes per clock per SM of each pipe class (CUDA C++ Programming Guide, "Arithmetic Instructions"
- * throughput table, via reference/sass-inspection.md; lsu assumed = 32 shared-memory banks). */
+ * throughput table, via reference/sass-inspection.md; lsu assumed = 32 shared-memory banks). Classes
+ * without a rate here (i2fp, branch, other) cost issue slots only. */
 export const PIPE_RATES: Record<string, Record<string, number>> = {
   sm_75: { fp32: 64, int: 64, conv: 16, mufu: 16, shfl: 32, lsu: 32 },
   sm_80: { fp32: 64, int: 64, conv: 16, mufu: 16, shfl: 32, lsu: 32 },
@@ -81,7 +82,10 @@ export function sassClass(op: string): string {
   const base = op.split('.')[0];
   if (/^(IMMA|HMMA|QMMA|OMMA|DMMA)$/.test(base)) return 'tensor';
   if (/^(FADD|FMUL|FFMA|FMNMX|FSET|FSETP|FSEL|FCHK|HADD2|HMUL2|HFMA2|FSWZADD)$/.test(base)) return 'fp32';
-  if (/^(I2F|F2I|F2F|I2FP|F2FP|I2I|FRND)$/.test(base)) return 'conv';
+  // I2FP.F32.S32 (sm_86+) is a newer conversion form whose pipe and rate the guide's table does not
+  // give (sass-inspection.md): its own class, without a rate, so it costs issue slots only (assumed).
+  if (base === 'I2FP' || base === 'F2FP') return 'i2fp';
+  if (/^(I2F|F2I|F2F|I2I|FRND)$/.test(base)) return 'conv';
   if (base === 'MUFU') return 'mufu';
   if (/^(LD|LDG|LDS|LDL|LDC|LDSM|LDGSTS|LDGDEPBAR|ST|STG|STS|STL|ATOM|ATOMS|ATOMG|RED|ULDC)$/.test(base)) return 'lsu';
   if (base === 'SHFL') return 'shfl';

@@ -207,7 +207,8 @@ export async function tune(options: TuneOptions): Promise<TuneResult> {
   // Main-loop counts of every usable compiled GEMM (the final ranking uses them).
   const inspector = options.inspector ?? (options.compiler ? undefined : inspectAll);
   const gemmPlans = prepared.flatMap((p) => [...p.gemm.slice(0, p.gemmConsidered).map((c) => c.plan), p.defaultGemm.plan, ...(p.baseline ? [p.baseline.plan] : [])]);
-  const counts = inspector ? await inspector(gemmPlans.filter((pl) => usable(pl.uri)), target, options.concurrency) : new Map();
+  const inspectable = (uri: string) => ['spills', undefined].includes(rejectReason(compiled.get(uri)));
+  const counts = inspector ? await inspector(gemmPlans.filter((pl) => inspectable(pl.uri)), target, options.concurrency) : new Map();
 
   const records: TuneRecord[] = [...done.map((j) => existing.get(keyOf(j))!)];
   const failures: TuneFailure[] = [];
@@ -443,9 +444,11 @@ function costModelFields(
       ? { defaultTile: { gemmUri: def.cand.plan.uri, timeUs: def.estimate.timeUs, mainLoop: mainLoopField(ctx, def.cand.plan.uri), ...(c.whyMoreInstr ? { why: c.whyMoreInstr } : {}) } }
       : {}),
   };
+  // The baseline is a reference point, not a candidate: spills in our rendering are noted, not fatal.
   const b = p.baseline;
   const k = b && ctx.compiled.get(b.plan.uri);
-  if (b && k && rejectReason(k) === undefined) {
+  const why = rejectReason(k);
+  if (b && k && (why === undefined || why === 'spills')) {
     // The reference engine pads M to 256 rows; its fc2 sums one lora_act slice per 128-column fc1 block.
     const m = baselineM(job.problem.m);
     const problem = { ...job.problem, m };
@@ -454,7 +457,11 @@ function costModelFields(
     const gemmEst = estimateGemmPlan(b.plan, problem, ctx.target, use, gemmExtras(ctx, b.plan.uri, slices));
     const actEst = c.chosenAct ? estimateActPlan(c.chosenAct.cand.plan, { m, k: job.problem.k }, ctx.target, c.chosenAct.resources) : undefined;
     const timeUs = gemmEst.timeUs + (actEst?.timeUs ?? 0);
-    const notes = [...(b.note ? [b.note] : []), ...(m !== job.problem.m ? [`M padded ${job.problem.m} → ${m}`] : [])];
+    const notes = [
+      ...(b.note ? [b.note] : []),
+      ...(m !== job.problem.m ? [`M padded ${job.problem.m} → ${m}`] : []),
+      ...(why === 'spills' ? [`ptxas spills ${k.resources!.spillBytes} bytes in our rendering (spill traffic not modelled)`] : []),
+    ];
     out.baseline = { label: 'predicted', gemmUri: b.plan.uri, timeUs, paddedM: m, mainLoop: mainLoopField(ctx, b.plan.uri), ...(notes.length ? { note: notes.join('; ') } : {}) };
     out.vsBaseline = timeUs / c.predictedUs;
   }
