@@ -43,6 +43,8 @@ export interface Traffic {
   rereadFootprint?: number;
   /** Register staging: bytes the warps of all blocks request from L1 (served at L1 bandwidth). */
   l1Bytes?: number;
+  /** DRAM bytes from the wave-by-wave footprint (estimate.ts waveDramBytes); default: the footprint rule below. */
+  dramBytes?: number;
 }
 
 /** Per-MMA cycles on one sub-partition: the three limits of the main loop (docs/tuning.md). */
@@ -256,7 +258,7 @@ export function memoryTimeUs(target: Target, traffic: Traffic, stagesInFlightPer
   const footprint = traffic.rereadFootprint ?? traffic.uniqueBytes;
   // Re-reads beyond the unique bytes hit L2 when the re-read operands fit in it.
   const rereads = Math.max(0, l2Bytes - traffic.uniqueBytes);
-  const dramBytes = traffic.uniqueBytes + (footprint > l2Capacity ? rereads * (1 - l2Capacity / footprint) : 0);
+  const dramBytes = traffic.dramBytes ?? traffic.uniqueBytes + (footprint > l2Capacity ? rereads * (1 - l2Capacity / footprint) : 0);
   const needInFlight = (dram / target.smCount) * DRAM_LATENCY_NS * 1e-9;
   const inFlight = traffic.bytesPerStage * stagesInFlightPerSm;
   const latencyEfficiency = inFlight > 0 ? Math.min(1, inFlight / needInFlight) : 1;

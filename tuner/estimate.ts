@@ -62,6 +62,46 @@ export function gemmTrafficForModel(plan: GemmPlan, problem: Problem, opts: { sl
   return { ...base, l2Bytes: perBlock.globalBytesLoaded + repeated * (1 - hit) + stored, l1Bytes: t.globalBytesLoaded };
 }
 
+/**
+ * DRAM bytes when the read footprint exceeds L2: blocks run in waves of `SM × blocks/SM` in blockIdx
+ * order (x = N-blocks fastest, codegen/plan/gemm.ts grid), and the blocks of one wave share their A
+ * rows and B columns through L2. Each wave reads its distinct M-blocks' bytes (A, its scales, lora_act)
+ * and N-blocks' bytes (W, scales, lora_up, bias); the N side is read once in all when it fits in L2
+ * next to one wave's M side (assumed LRU keeps the operand every wave reuses). Outputs are written once.
+ */
+export function waveDramBytes(plan: GemmPlan, problem: Problem, target: Target, blocksPerSmCount: number, slices = 1): number {
+  const t = gemmTraffic(plan, { ...problem, slices });
+  const stored = t.globalBytesStored;
+  const footprint = t.compulsoryBytes - stored;
+  const l2 = target.l2MiB * 1024 * 1024;
+  if (footprint <= l2) return t.compulsoryBytes;
+  const gridM = Math.ceil(problem.m / plan.blockM);
+  const gridN = Math.ceil(problem.n / plan.blockN);
+  const mtiles = Math.ceil(problem.m / 16);
+  const ntiles = problem.n / 16;
+  const k64 = problem.k / 64;
+  const r16 = plan.epilogue.some((e) => e.op === 'lowrank') ? plan.rank / 16 : 0;
+  // Split the compulsory read bytes between the M side and the N side in proportion to their operands.
+  const aSide = mtiles * k64 * 512 * (1 + 1 / 16) + slices * mtiles * r16 * 1024;
+  const bSide = ntiles * k64 * 512 * (1 + 1 / 16) + ntiles * r16 * 512;
+  const perM = (footprint * aSide) / (aSide + bSide) / gridM;
+  const perN = (footprint * bSide) / (aSide + bSide) / gridN;
+  const slots = Math.max(1, target.smCount * Math.max(1, blocksPerSmCount));
+  const blocks = gridM * gridN;
+  let mBytes = 0;
+  let nBytes = 0;
+  for (let first = 0; first < blocks; first += slots) {
+    const last = Math.min(blocks, first + slots) - 1;
+    const rows = Math.floor(last / gridN) - Math.floor(first / gridN) + 1;
+    const cols = rows > 1 ? Math.min(gridN, last - first + 1) : last - first + 1;
+    mBytes += rows * perM;
+    nBytes += cols * perN;
+  }
+  const nTotal = perN * gridN;
+  const nOnce = nTotal + perM * Math.ceil(slots / gridN) <= l2;
+  return stored + mBytes + (nOnce ? nTotal : nBytes);
+}
+
 export function estimateGemmPlan(
   plan: GemmPlan,
   problem: Problem,
@@ -79,7 +119,10 @@ export function estimateGemmPlan(
     problem,
     tile: plan.tile,
     occupancy,
-    traffic: gemmTrafficForModel(plan, problem, { slices: extras.slices, blocksPerSm: occupancy.blocksPerSm, target }),
+    traffic: {
+      ...gemmTrafficForModel(plan, problem, { slices: extras.slices, blocksPerSm: occupancy.blocksPerSm, target }),
+      dramBytes: waveDramBytes(plan, problem, target, occupancy.blocksPerSm, extras.slices),
+    },
     peak4Bit,
     peak16Bit: peak16BitFlops(target, plan.spec.dtype),
     rankUp: lowrank ? plan.rank : 0,

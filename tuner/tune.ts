@@ -16,7 +16,7 @@ import type { Backend } from '../runtime/harness/harness.js';
 import { defaultTiles } from '../codegen/default-tiles.js';
 import { planGemm } from '../codegen/plan/gemm.js';
 import { baselineM, baselinePlan, type BaselinePlan } from './baseline.js';
-import { actCandidates, gemmCandidates, tuningSpace, type ActCandidate, type GemmCandidate } from './candidates.js';
+import { actCandidates, compileOrder, gemmCandidates, tuningSpace, type ActCandidate, type GemmCandidate } from './candidates.js';
 import { inspectAll, type CompiledCounts, type KernelInspector } from './compiled-counts.js';
 import { chooseGemm, layerKind, modelTotals, type ModelTotals } from './choose.js';
 import { compilePlans, rejectReason, type CompiledKernel, type CompileProgress, type KernelCompiler } from './compile-prune.js';
@@ -165,7 +165,7 @@ export async function tune(options: TuneOptions): Promise<TuneResult> {
   // Producers (qnext) first: a consumer's lora_act slice count comes from its producer's chosen tile.
   const prepared: Prepared[] = todo
     .map((job) => {
-      const gemm = gemmCandidates(job.spec, job.problem, target, space).ranked;
+      const gemm = compileOrder(gemmCandidates(job.spec, job.problem, target, space).ranked);
       const act = job.needsAct ? actCandidates(job.spec, job.problem, target, space).ranked : [];
       const tile = defaultTiles(job.spec, target).gemm;
       const plan = planGemm(job.spec, tile, target);
@@ -310,7 +310,7 @@ function candidateSummaries(p: Prepared, ctx: JobContext, chosenUri: string, mea
     const why = rejectReason(k);
     const status: CandidateSummary['status'] = c.plan.uri === chosenUri ? 'chosen' : incorrect.has(c.plan.uri) ? 'incorrect' : (why ?? 'ok');
     const use = k.resources ? { registers: k.resources.registers, smemBytes: k.resources.smemBytes } : undefined;
-    push(c, status, use ? estimateGemmPlan(c.plan, p.job.problem, ctx.target, use) : c.estimate, k.error?.split('\n')[0]);
+    push(c, status, use ? estimateGemmPlan(c.plan, p.job.problem, ctx.target, use, gemmExtras(ctx, c.plan.uri, slicesFor(p.job, ctx))) : c.estimate, k.error?.split('\n')[0]);
   }
   for (const c of p.gemm.slice(0, ROOFLINE_POINTS)) push(c, 'not-compiled', c.estimate);
   return out;
