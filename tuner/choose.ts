@@ -7,8 +7,9 @@ import type { Bound, TuneRecord } from './records.js';
 
 /** Predictions closer than this fraction are a tie (assumed: below the model's resolution). */
 export const TIE_FRACTION = 0.005;
-/** How much faster a tile with more instr/MMA than the default must be predicted (assumed). */
-export const MORE_INSTR_MARGIN = 0.03;
+/** How much faster a tile with more instr/MMA than the default must be predicted (assumed: between
+ * tiles the model is not known to be better than 10 %, and extra instructions are a sure cost). */
+export const MORE_INSTR_MARGIN = 0.1;
 
 export interface Choosable {
   uri: string;
