@@ -24,16 +24,20 @@ export interface BaselinePlan {
 }
 
 /**
- * The baseline plan of a job: the reference tile, or — where our planner cannot hold its register-fed
- * main loop (e.g. f32 accumulators of the FP4 path) — the same block with shared-memory staging, said so.
+ * The baseline plan of a job: the reference tile or, where our planner cannot hold it (the f32
+ * accumulators of the FP4 path exceed 255 registers in a 32×128 warp tile), the nearest rendering of the
+ * same 256×128 block with 8 warps — shared-memory staging, then a 4×2 warp grid — said so in the note.
  */
 export function baselinePlan(spec: KernelSpec, target: Target): BaselinePlan | undefined {
   const tile = baselineTile(spec);
   const problems = gemmTileProblems(spec, tile, target);
   if (!problems.length) return { plan: planGemm(spec, tile, target) };
-  const smem: GemmTile = { ...tile, staging: 'smem' };
-  if (!gemmTileProblems(spec, smem, target).length) {
-    return { plan: planGemm(spec, smem, target), note: `shared-memory staging: the register-fed 256×128 main loop does not plan here (${problems[0]})` };
+  const fallbacks: [GemmTile, string][] = [
+    [{ ...tile, staging: 'smem' }, 'shared-memory staging'],
+    [{ ...tile, staging: 'smem', warpsM: 4, warpsN: 2 }, 'shared-memory staging and a 4×2 warp grid (warp tile 64×64)'],
+  ];
+  for (const [t, how] of fallbacks) {
+    if (!gemmTileProblems(spec, t, target).length) return { plan: planGemm(spec, t, target), note: `${how}: the reference tile does not plan here (${problems[0]})` };
   }
   return undefined;
 }

@@ -12,6 +12,7 @@ import { compileOrder, gemmCandidates } from '../../tuner/candidates.js';
 import { buildJobs } from '../../tuner/jobs.js';
 import { mergeDbFiles } from '../../tuner/shard.js';
 import { tune } from '../../tuner/tune.js';
+import { tuneJson } from '../../bin/commands/tune.js';
 import { estimateGemmPlan } from '../../tuner/estimate.js';
 import { planGemm } from '../../codegen/plan/gemm.js';
 import { parseUri } from '../../codegen/uri.js';
@@ -169,6 +170,16 @@ describe('tune (model mode, compiled counts from a fake inspector)', () => {
     // 19 double-stream blocks × 2 streams × 4 layers + 38 single-stream × 4 layers = 304 GEMMs per forward.
     expect(r.records.reduce((s, x) => s + x.countPerForward!, 0)).toBe(304);
     expect(totals.byKind.map((k) => k.kind)).toEqual(['attn_out', 'mlp_fc1', 'mlp_fc2', 'qkv']);
+    // --json carries the documented names.
+    const json = tuneJson(r);
+    expect(json.modelTotalUs).toBe(totals.modelTotalUs);
+    expect(json.modelTotalBaselineUs).toBe(totals.modelTotalBaselineUs);
+    expect(json.vsBaseline).toBe(totals.vsBaseline);
+    for (const x of json.records) {
+      expect(x.baseline?.label).toBe('predicted');
+      expect(x.vsBaseline).toBeGreaterThan(0);
+      expect(x.mainLoop?.instrPerMma).toBeGreaterThan(0);
+    }
   });
 
   it('prices fc2 with the lora_act slices its fc1 producer wrote', async () => {
