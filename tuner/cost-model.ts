@@ -125,32 +125,24 @@ export function tensorCyclesPerMma(target: Target, peak4Bit: number): number {
 }
 
 /**
- * Main-loop cycles per MMA from the compiled kernel's counts: max of tensor, issue (every instruction
- * one slot) and per-pipe cycles (a pipe of `rate` lanes per SM per clock takes 32 / (rate/4) cycles per
- * warp instruction on a sub-partition). Without counts (before compiling) the issue and pipe limits are
- * approximated by the old fragment-reuse rule.
+ * Main-loop cycles per MMA: from the compiled kernel (the inspector's issue model, codegen/inspect:
+ * max of tensor, issue — every instruction one slot — and per-pipe cycles, a pipe of `rate` lanes per SM
+ * per clock taking 32 / (rate/4) cycles per warp instruction), or, before compiling, the static rule:
+ * tensor cycles over the warp tile's fragment reuse, no pipe term.
  */
 export function mainLoopCycles(
   target: Target,
   peak4Bit: number,
-  counts: { counts: 'sass' | 'ptx'; perMma: number; byClass: Record<string, number> } | undefined,
-  pipeRates: Record<string, number>,
+  compiled: { counts: 'sass' | 'ptx'; perMma: number; cycles: { tensor: number; issue: number; pipe: number; pipeClass: string } } | undefined,
   warpTile: { warpM: number; warpN: number },
 ): MainLoopCycles {
-  const tensor = tensorCyclesPerMma(target, peak4Bit);
-  if (!counts) {
+  if (!compiled) {
+    const tensor = tensorCyclesPerMma(target, peak4Bit);
     const reuse = fragmentReuseEfficiency(warpTile.warpM, warpTile.warpN);
     return { tensor, issue: tensor / reuse, pipe: 0, pipeClass: 'none', counts: 'static', perMma: 0 };
   }
-  let pipe = 0;
-  let pipeClass = 'none';
-  for (const [cls, perMma] of Object.entries(counts.byClass)) {
-    const rate = pipeRates[cls];
-    if (!rate) continue;
-    const cycles = (perMma * 32) / (rate / SUB_PARTITIONS);
-    if (cycles > pipe) [pipe, pipeClass] = [cycles, cls];
-  }
-  return { tensor, issue: counts.perMma, pipe, pipeClass, counts: counts.counts, perMma: counts.perMma };
+  const c = compiled.cycles;
+  return { tensor: c.tensor, issue: c.issue, pipe: c.pipe, pipeClass: c.pipeClass, counts: compiled.counts, perMma: compiled.perMma };
 }
 
 /** Fraction of the tensor pipe a warp tile can keep busy: MMAs per fragment load, capped at 1. */
@@ -189,7 +181,7 @@ export function estimateGemm(x: GemmModelInput): KernelEstimate {
   const warpsPerSm = occ.blocksPerSm * occ.warpsPerBlock;
   // Too few resident warps cannot hide the MMA and load latencies (assumed; docs/tuning.md).
   const latency = Math.min(1, warpsPerSm / WARPS_TO_SATURATE);
-  const cycles = x.cycles ?? mainLoopCycles(target, x.peak4Bit, undefined, {}, { warpM: t.blockM / t.warpsM, warpN: t.blockN / t.warpsN });
+  const cycles = x.cycles ?? mainLoopCycles(target, x.peak4Bit, undefined, { warpM: t.blockM / t.warpsM, warpN: t.blockN / t.warpsN });
   const clock = target.boostClockMHz * 1e6;
   const mmas = x.mmasPerBlock ?? (2 * t.blockM * t.blockN * kPadded) / OPS_PER_MMA;
   // One block's main loop on a whole SM: its MMAs spread over the 4 sub-partitions.

@@ -6,7 +6,7 @@ import type { ActPlan, GemmPlan } from '../codegen/plan/index.js';
 import { gemmTraffic } from '../codegen/plan/gemm.js';
 import { cacheFacts } from '../dsl/targets.js';
 import type { Target } from '../dsl/types.js';
-import { PIPE_RATES, type MainLoopCounts } from './compiled-counts.js';
+import type { CompiledCounts } from './compiled-counts.js';
 import {
   blocksPerSm,
   estimateAct,
@@ -29,7 +29,8 @@ export const plannedResources = (plan: GemmPlan | ActPlan): KernelResourceUse =>
 
 /** What the estimate knows beyond the plan: the compiled main loop's counts and the qnext lora_act slices. */
 export interface GemmEstimateExtras {
-  counts?: (Pick<MainLoopCounts, 'perMma' | 'byClass'> & { counts: 'sass' | 'ptx' }) | null;
+  /** The inspector's view of the compiled kernel (null/undefined: static estimate). */
+  compiled?: CompiledCounts | null;
   /** lora_act slices the low-rank epilogue sums: ⌈N_producer / blockN_producer⌉ after a qnext producer. */
   slices?: number;
 }
@@ -113,7 +114,9 @@ export function estimateGemmPlan(
   const occupancy = { blocksPerSm: blocksPerSm(target, plan.threads, use.registers, use.smemBytes), warpsPerBlock: plan.threads / 32 };
   const peak4Bit = peak4BitFlops(target, plan.spec.format.kind);
   const t = gemmTraffic(plan, { ...problem, slices: extras.slices });
-  const cycles = mainLoopCycles(target, peak4Bit, extras.counts ?? undefined, PIPE_RATES[target.arch] ?? {}, { warpM: plan.warpTileM, warpN: plan.warpTileN });
+  const c = extras.compiled;
+  const compiled = c?.mainLoop && c.cycles ? { counts: c.counts, perMma: c.mainLoop.perMma, cycles: c.cycles } : undefined;
+  const cycles = mainLoopCycles(target, peak4Bit, compiled, { warpM: plan.warpTileM, warpN: plan.warpTileN });
   return estimateGemm({
     target,
     problem,

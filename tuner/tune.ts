@@ -279,8 +279,7 @@ function survivors<C extends GemmCandidate | ActCandidate>(list: C[], ctx: JobCo
 
 /** Counts and slices for a compiled GEMM's estimate. */
 function gemmExtras(ctx: JobContext, uri: string, slices: number) {
-  const c = ctx.counts.get(uri);
-  return { counts: c?.mainLoop ? { ...c.mainLoop, counts: c.counts } : null, slices };
+  return { compiled: ctx.counts.get(uri) ?? null, slices };
 }
 
 /** lora_act slices a qnext consumer sums: one per N-block of its producer's chosen (else default) tile. */

@@ -7,7 +7,6 @@ import { formatByKind } from '../../dsl/formats.js';
 import { layer } from '../../dsl/spec.js';
 import { TARGETS, cacheFacts, resolveGpu } from '../../dsl/targets.js';
 import type { GemmTile } from '../../dsl/types.js';
-import { PIPE_RATES } from '../../tuner/compiled-counts.js';
 import { mainLoopCycles, memoryTimeUs, peak4BitFlops, tensorCyclesPerMma } from '../../tuner/cost-model.js';
 import { estimateGemmPlan, gemmTrafficForModel } from '../../tuner/estimate.js';
 
@@ -23,24 +22,22 @@ describe('main-loop cycles per MMA', () => {
     expect(tensorCyclesPerMma(a100, peak4BitFlops(a100, 'int4'))).toBeCloseTo(8, 1);
   });
 
-  it('is issue-bound when instructions per MMA exceed the tensor cycles, pipe-bound when a slow pipe does', () => {
-    const counts = { counts: 'sass' as const, perMma: 25.6, byClass: { int: 9.4, fp32: 8, lsu: 1.6, i2fp: 4, tensor: 1 } };
-    const c = mainLoopCycles(ada, peak4BitFlops(ada, 'int4'), counts, PIPE_RATES.sm_89, { warpM: 64, warpN: 32 });
-    expect(c.issue).toBe(25.6);
-    expect(c.issue).toBeGreaterThan(c.tensor);
-    expect(c.pipe).toBeLessThan(c.issue); // int: 9.4 × 32 / 16 = 18.8
-    expect(c.pipeClass).toBe('int');
-    // The same loop on an A100 with I2F (16 per SM per clock): 4 per MMA × 8 cycles = 32 > 8 tensor cycles.
-    const i2f = mainLoopCycles(a100, peak4BitFlops(a100, 'int4'), { ...counts, byClass: { ...counts.byClass, i2fp: 0, conv: 4 } }, PIPE_RATES.sm_80, { warpM: 64, warpN: 32 });
-    expect(i2f.pipe).toBe(32);
-    expect(i2f.pipeClass).toBe('conv');
+  it('takes the compiled kernel’s cycles; static before compiling (tensor over fragment reuse, no pipe)', () => {
+    const peak = peak4BitFlops(ada, 'int4');
+    const c = mainLoopCycles(ada, peak, { counts: 'sass', perMma: 25.6, cycles: { tensor: 16, issue: 25.6, pipe: 18.8, pipeClass: 'int' } }, { warpM: 64, warpN: 32 });
+    expect(c).toEqual({ tensor: 16, issue: 25.6, pipe: 18.8, pipeClass: 'int', counts: 'sass', perMma: 25.6 });
+    const s = mainLoopCycles(ada, peak, undefined, { warpM: 64, warpN: 32 });
+    expect(s.counts).toBe('static');
+    expect(s.issue).toBeCloseTo(s.tensor, 6); // 4×4 fragments reuse each load ≥ once
+    expect(mainLoopCycles(ada, peak, undefined, { warpM: 16, warpN: 16 }).issue).toBeGreaterThan(s.tensor);
   });
 
   it('labels a GEMM with a heavy main loop issue-bound, and more instructions never predict faster', () => {
     const plan = planGemm(spec, tile(), ada);
     const p = { m: 4096, n: 3072, k: 3072 };
-    const lean = estimateGemmPlan(plan, p, ada, undefined, { counts: { counts: 'sass', perMma: 18, byClass: {} } });
-    const fat = estimateGemmPlan(plan, p, ada, undefined, { counts: { counts: 'sass', perMma: 34.8, byClass: {} } });
+    const compiled = (perMma: number) => ({ uri: plan.uri, counts: 'sass' as const, mainLoop: { perMma, byClass: {}, hasMufu: false, hasDivision: false }, cycles: { tensor: 16, issue: perMma, pipe: 10, pipeClass: 'int' } });
+    const lean = estimateGemmPlan(plan, p, ada, undefined, { compiled: compiled(18) });
+    const fat = estimateGemmPlan(plan, p, ada, undefined, { compiled: compiled(34.8) });
     expect(fat.bound).toBe('issue');
     expect(fat.timeUs).toBeGreaterThan(lean.timeUs);
     expect(fat.issueUs / lean.issueUs).toBeCloseTo(34.8 / 18, 6);

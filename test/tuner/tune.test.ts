@@ -192,9 +192,9 @@ describe('tune (model mode, compiled counts from a fake inspector)', () => {
     const parsed = parseUri(fc2.gemmUri);
     if (parsed.kind !== 'gemm') throw new Error('fc2 URI is not a GEMM');
     const plan = planGemm(parsed.spec, parsed.tile, target);
-    const counts = (await fakeInspector()([plan], target)).get(plan.uri)!.mainLoop!;
+    const compiled = (await fakeInspector()([plan], target)).get(plan.uri)!;
     const use = { registers: fc2.resources.gemm.registers, smemBytes: fc2.resources.gemm.smemBytes };
-    const at = (slices: number) => estimateGemmPlan(plan, fc2.shape, target, use, { counts: { ...counts, counts: 'sass' }, slices });
+    const at = (slices: number) => estimateGemmPlan(plan, fc2.shape, target, use, { compiled, slices });
     expect(fc2.predictedTerms!.memoryUs).toBeCloseTo(at(12288 / blockN).memoryUs, 6);
     expect(at(12288 / blockN).memoryUs).toBeGreaterThan(at(1).memoryUs);
   });
