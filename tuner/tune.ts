@@ -9,24 +9,24 @@ import { withSlowInt4 } from '../dsl/compat.js';
 import { resolveGpu } from '../dsl/targets.js';
 import type { Target } from '../dsl/types.js';
 import { nvccVersion } from '../codegen/nvcc.js';
-import { parseUri } from '../codegen/uri.js';
 import type { ActPlan, GemmPlan } from '../codegen/plan/index.js';
 import { detectGpu } from '../runtime/harness/gpu.js';
 import type { Backend } from '../runtime/harness/harness.js';
 import { defaultTiles } from '../codegen/default-tiles.js';
 import { planGemm } from '../codegen/plan/gemm.js';
-import { baselineM, baselinePlan, type BaselinePlan } from './baseline.js';
+import { baselinePlan, type BaselinePlan } from './baseline.js';
 import { actCandidates, compileOrder, gemmCandidates, tuningSpace, type ActCandidate, type GemmCandidate } from './candidates.js';
-import { inspectAll, type CompiledCounts, type KernelInspector } from './compiled-counts.js';
-import { chooseGemm, layerKind, modelTotals, type ModelTotals } from './choose.js';
+import { inspectAll, type KernelInspector } from './compiled-counts.js';
+import { chooseGemm, modelTotals, type ModelTotals } from './choose.js';
+import { costModelFields, gemmExtras, perMmaOf, slicesFor, survivors, type ModelContext, type Scored } from './job-model.js';
 import { compilePlans, rejectReason, type CompiledKernel, type CompileProgress, type KernelCompiler } from './compile-prune.js';
 import { combineKernels, peak4BitFlops, type KernelEstimate } from './cost-model.js';
 import { readDb, upsertRecords } from './db.js';
 import { writeDispatchHeader } from './dispatch.js';
-import { estimateActPlan, estimateGemmPlan, gemmTrafficForModel } from './estimate.js';
+import { estimateGemmPlan, gemmTrafficForModel } from './estimate.js';
 import { buildJobs, type TuneJob } from './jobs.js';
 import { gateCandidate, harnessRunner, timeCandidates, type Correctness, type LayerRunner } from './measure.js';
-import { recordKey, type CandidateSummary, type KernelResources, type TuneMode, type TuneRecord } from './records.js';
+import { recordKey, type CandidateSummary, type TuneMode, type TuneRecord } from './records.js';
 import { reportPathFor, writeHtmlReport } from './report.js';
 import { parseShard, selectShard, type Shard } from './shard.js';
 import { generatorSourceHash } from './source-hash.js';
@@ -243,52 +243,12 @@ export async function tune(options: TuneOptions): Promise<TuneResult> {
   return { target, mode, modeReason: reason, dbPath, reportPath, dispatchPath, shard, jobs: jobs.length, tuned: records.length - done.length, resumed: done.length, records, failures, totals: modelTotals(records) };
 }
 
-interface JobContext {
-  target: Target;
+interface JobContext extends ModelContext {
   mode: TuneMode;
   backend: Backend;
   toolchain: string;
   sourceHash: string;
-  compiled: Map<string, CompiledKernel>;
-  counts: Map<string, CompiledCounts>;
-  chosenByLayer: Map<string, string>;
   options: TuneOptions;
-}
-
-interface Scored<C> {
-  cand: C;
-  resources: KernelResources;
-  estimate: KernelEstimate;
-}
-
-/** Compiled, usable candidates re-estimated with ptxas's registers and shared memory, best first. */
-function survivors<C extends GemmCandidate | ActCandidate>(list: C[], ctx: JobContext, problem: TuneJob['problem'], slices = 1): Scored<C>[] {
-  const out: Scored<C>[] = [];
-  for (const cand of list) {
-    const k = ctx.compiled.get(cand.plan.uri);
-    if (!k || rejectReason(k) !== undefined) continue;
-    const use = { registers: k.resources!.registers, smemBytes: k.resources!.smemBytes };
-    const estimate =
-      cand.plan.kind === 'gemm'
-        ? estimateGemmPlan(cand.plan, problem, ctx.target, use, gemmExtras(ctx, cand.plan.uri, slices))
-        : estimateActPlan(cand.plan as ActPlan, problem, ctx.target, use);
-    out.push({ cand, resources: k.resources!, estimate });
-  }
-  return out.sort((a, b) => a.estimate.timeUs - b.estimate.timeUs || (a.cand.plan.uri < b.cand.plan.uri ? -1 : 1));
-}
-
-/** Counts and slices for a compiled GEMM's estimate. */
-function gemmExtras(ctx: JobContext, uri: string, slices: number) {
-  return { compiled: ctx.counts.get(uri) ?? null, slices };
-}
-
-/** lora_act slices a qnext consumer sums: one per N-block of its producer's chosen (else default) tile. */
-function slicesFor(job: TuneJob, ctx: JobContext): number {
-  if (!job.producer) return 1;
-  const uri = ctx.chosenByLayer.get(job.producer.layer);
-  const parsed = uri ? parseUri(uri) : undefined;
-  const blockN = parsed && parsed.kind === 'gemm' ? parsed.tile.blockN : job.producer.defaultBlockN;
-  return Math.ceil(job.producer.n / blockN);
 }
 
 function candidateSummaries(p: Prepared, ctx: JobContext, chosenUri: string, measured: Map<string, number>, incorrect: Set<string>): CandidateSummary[] {
@@ -416,58 +376,6 @@ async function tuneJob(p: Prepared, ctx: JobContext): Promise<TuneRecord> {
     createdAt: new Date().toISOString(),
   };
 }
-
-const perMmaOf = (ctx: JobContext, uri: string): number | undefined => ctx.counts.get(uri)?.mainLoop?.perMma;
-
-function mainLoopField(ctx: JobContext, uri: string): { counts: 'sass' | 'ptx'; instrPerMma: number } | null {
-  const c = ctx.counts.get(uri);
-  return c?.mainLoop ? { counts: c.counts, instrPerMma: c.mainLoop.perMma } : null;
-}
-
-/** The record's cost-model fields: terms, counts, default tile, baseline (predicted, padded M) and ratio. */
-function costModelFields(
-  p: Prepared,
-  ctx: JobContext,
-  c: { chosenGemm: Scored<GemmCandidate>; chosenAct?: Scored<ActCandidate>; predictedUs: number; slices: number; whyMoreInstr?: string },
-): Partial<TuneRecord> {
-  const { job } = p;
-  const e = c.chosenGemm.estimate;
-  const terms = { tensorUs: fin(e.tensorUs), issueUs: e.issueUs, pipeUs: e.pipeUs, ...(e.pipeClass ? { pipe: e.pipeClass } : {}), lowrankUs: e.lowrankUs, memoryUs: e.memoryUs, launchUs: e.launchUs };
-  const def = survivors([p.defaultGemm], ctx, job.problem, c.slices)[0];
-  const out: Partial<TuneRecord> = {
-    countPerForward: job.countPerForward,
-    predictedTimeUs: c.predictedUs,
-    predictedTerms: terms,
-    mainLoop: mainLoopField(ctx, c.chosenGemm.cand.plan.uri),
-    ...(def
-      ? { defaultTile: { gemmUri: def.cand.plan.uri, timeUs: def.estimate.timeUs, mainLoop: mainLoopField(ctx, def.cand.plan.uri), ...(c.whyMoreInstr ? { why: c.whyMoreInstr } : {}) } }
-      : {}),
-  };
-  // The baseline is a reference point, not a candidate: spills in our rendering are noted, not fatal.
-  const b = p.baseline;
-  const k = b && ctx.compiled.get(b.plan.uri);
-  const why = rejectReason(k);
-  if (b && k && (why === undefined || why === 'spills')) {
-    // The reference engine pads M to 256 rows; its fc2 sums one lora_act slice per 128-column fc1 block.
-    const m = baselineM(job.problem.m);
-    const problem = { ...job.problem, m };
-    const slices = job.producer ? Math.ceil(job.producer.n / b.plan.tile.blockN) : 1;
-    const use = { registers: k.resources!.registers, smemBytes: k.resources!.smemBytes };
-    const gemmEst = estimateGemmPlan(b.plan, problem, ctx.target, use, gemmExtras(ctx, b.plan.uri, slices));
-    const actEst = c.chosenAct ? estimateActPlan(c.chosenAct.cand.plan, { m, k: job.problem.k }, ctx.target, c.chosenAct.resources) : undefined;
-    const timeUs = gemmEst.timeUs + (actEst?.timeUs ?? 0);
-    const notes = [
-      ...(b.note ? [b.note] : []),
-      ...(m !== job.problem.m ? [`M padded ${job.problem.m} → ${m}`] : []),
-      ...(why === 'spills' ? [`ptxas spills ${k.resources!.spillBytes} bytes in our rendering (spill traffic not modelled)`] : []),
-    ];
-    out.baseline = { label: 'predicted', gemmUri: b.plan.uri, timeUs, paddedM: m, mainLoop: mainLoopField(ctx, b.plan.uri), ...(notes.length ? { note: notes.join('; ') } : {}) };
-    out.vsBaseline = timeUs / c.predictedUs;
-  }
-  return out;
-}
-
-const fin = (x: number) => (Number.isFinite(x) ? x : 0);
 
 /** The harness always runs an activation kernel; for fc2-style jobs any plannable tile serves. */
 function defaultActTile(job: TuneJob) {
