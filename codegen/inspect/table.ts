@@ -58,7 +58,7 @@ export function renderInspectTables(rows: readonly KernelInspection[], color: bo
     if (!s) continue;
     classes.push([k.uri, s.unit, ...CLASSES.map((cls) => (s.byClass[cls] ? f1(s.byClass[cls]) : '·'))]);
   }
-  const notes = rows.flatMap((k) => (k.mainLoop?.note ? [`${k.uri}: ${k.mainLoop.note}`] : []));
+  const notes = rows.flatMap((k) => [k.mainLoop?.note, k.act?.note].filter(Boolean).map((n) => `${k.uri}: ${n}`));
   const legend =
     'Static counts: every instruction of the loop body, taken or not (an upper bound on what issues). level ptx: no disassembler for the arch, PTX-level counts. ' +
     'Cycles per step on one SM sub-partition are predicted (dsl/targets.ts issue model), not measured.';
