@@ -325,6 +325,56 @@ export function gencodeFlag(arch: SmArch): string {
   return `-gencode=arch=compute_${n},code=sm_${n}`;
 }
 
+// ---------------------------------------------------------------- cache facts (tuner's cost model)
+// BEGIN cache-facts block (owned by the tuner; the issue-model facts live in their own block).
+// L2→SM bandwidth per GPU and the per-SM L1 the cost model prices L1 reuse with. Each value carries its
+// source; "assumed" marks a value that is not a published figure. Kept out of Target so the limits and
+// rates above stay untouched; read with cacheFacts(target).
+
+export interface CacheFacts {
+  /** Aggregate L2→SM read bandwidth, GB/s. */
+  l2BandwidthGBs: number;
+  /** Unified L1 + shared memory per SM, KiB (what is left after shared memory is L1). */
+  l1SmemKiBPerSm: number;
+  /** L1 / shared-memory bytes per clock per SM. */
+  l1BytesPerClkPerSm: number;
+  sources: string[];
+}
+
+const L1_CAPACITY: Record<string, number> = { sm_75: 96, sm_80: 192, sm_86: 128, sm_89: 128, sm_90: 256, sm_100a: 256, sm_120a: 128 };
+const L1_SOURCE = (arch: string) =>
+  `l1SmemKiBPerSm ${L1_CAPACITY[arch]}: "L1+shared / SM" column of the per-CC table in ${REF}; l1BytesPerClkPerSm 128: shared memory has 32 banks of 4 bytes each served per clock (CUDA C++ Programming Guide, shared memory); L1 and shared memory are one SRAM, so the same width is assumed for L1 hits`;
+/** Bytes per clock per SM of L2 read bandwidth measured on the RTX 4090 (below), used for Ada/Blackwell GeForce parts. */
+const ADA_L2_BYTES_PER_SM_CLK = 5000e9 / (128 * 2520e6);
+/** The same for the A100 from its whitepaper figure (below), used for the data-center parts. */
+const GA100_L2_BYTES_PER_SM_CLK = (5120 * 1410e6) / (108 * 1410e6);
+/** The same for the RTX 3090 (below), used for GA102 and Turing parts. */
+const GA102_L2_BYTES_PER_SM_CLK = 2500e9 / (82 * 1695e6);
+const perSmClk = (t: Target, bytes: number) => Math.round((bytes * t.smCount * t.boostClockMHz * 1e6) / 1e9);
+
+function l2For(t: Target): { gbs: number; source: string } {
+  switch (t.id) {
+    case 'rtx4090':
+      return { gbs: 5000, source: 'l2BandwidthGBs 5000: assumed, UNCERTAIN — order of the L2 read bandwidth chipsandcheese.com measured on an RTX 4090 ("Microbenchmarking Nvidia’s RTX 4090", 2022); to be replaced by a measurement' };
+    case 'a100':
+      return { gbs: Math.round((5120 * 1410e6) / 1e9), source: 'l2BandwidthGBs 7219: A100 whitepaper (L2 read bandwidth 2.3× V100; 5120 bytes per clock) × 1410 MHz; bytes per clock UNCERTAIN (recalled)' };
+    case 'rtx3090':
+      return { gbs: 2500, source: 'l2BandwidthGBs 2500: assumed, UNCERTAIN — order of chipsandcheese.com’s GA102 L2 bandwidth measurements; to be replaced by a measurement' };
+  }
+  if (t.arch === 'sm_89' || t.arch === 'sm_120a')
+    return { gbs: perSmClk(t, ADA_L2_BYTES_PER_SM_CLK), source: `l2BandwidthGBs ${perSmClk(t, ADA_L2_BYTES_PER_SM_CLK)}: derived from the RTX 4090 value per SM per clock × ${t.smCount} SMs × ${t.boostClockMHz} MHz (assumed: same L2 width per SM)` };
+  if (t.arch === 'sm_80' || t.arch === 'sm_90' || t.arch === 'sm_100a')
+    return { gbs: perSmClk(t, GA100_L2_BYTES_PER_SM_CLK), source: `l2BandwidthGBs ${perSmClk(t, GA100_L2_BYTES_PER_SM_CLK)}: derived from the A100 value per SM per clock × ${t.smCount} SMs × ${t.boostClockMHz} MHz (assumed: same L2 width per SM)` };
+  return { gbs: perSmClk(t, GA102_L2_BYTES_PER_SM_CLK), source: `l2BandwidthGBs ${perSmClk(t, GA102_L2_BYTES_PER_SM_CLK)}: derived from the RTX 3090 value per SM per clock × ${t.smCount} SMs × ${t.boostClockMHz} MHz (assumed: same L2 width per SM)` };
+}
+
+/** L2 and L1 facts for the cost model, with their sources. */
+export function cacheFacts(t: Target): CacheFacts {
+  const l2 = l2For(t);
+  return { l2BandwidthGBs: l2.gbs, l1SmemKiBPerSm: L1_CAPACITY[t.arch] ?? 128, l1BytesPerClkPerSm: 128, sources: [l2.source, L1_SOURCE(t.arch)] };
+}
+// END cache-facts block
+
 // ─── Issue model (owned by `inspect`, codegen/inspect/predict.ts) ──────────────────────────────────────
 // Per SM sub-partition: one instruction issued per cycle; the tensor pipe's cycles per m16n8k64 4-bit MMA
 // derive from the target's dense rate; the other pipes' rates (lanes per SM per cycle) from the CUDA C++

@@ -101,3 +101,21 @@ export function actCandidates(spec: KernelSpec, problem: { m: number; k: number 
     (plan) => estimateActPlan(plan, problem, target),
   );
 }
+
+/**
+ * The compile order: the best-predicted candidate of each block shape (blockM × blockN × warps) first,
+ * then the rest in rank order. Stage count and K step barely move the static estimate, so without this
+ * the top-k would be one tile three times; the compiled counts are what tell such variants apart.
+ */
+export function compileOrder(ranked: GemmCandidate[]): GemmCandidate[] {
+  const seen = new Set<string>();
+  const first: GemmCandidate[] = [];
+  const rest: GemmCandidate[] = [];
+  for (const c of ranked) {
+    const t = c.tile;
+    const shape = `${t.blockM}x${t.blockN}w${t.warpsM}x${t.warpsN}`;
+    (seen.has(shape) ? rest : first).push(c);
+    seen.add(shape);
+  }
+  return [...first, ...rest];
+}

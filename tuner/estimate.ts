@@ -4,11 +4,14 @@
 // planner has no traffic function for it yet.
 import type { ActPlan, GemmPlan } from '../codegen/plan/index.js';
 import { gemmTraffic } from '../codegen/plan/gemm.js';
+import { cacheFacts } from '../dsl/targets.js';
 import type { Target } from '../dsl/types.js';
+import type { CompiledCounts } from './compiled-counts.js';
 import {
   blocksPerSm,
   estimateAct,
   estimateGemm,
+  mainLoopCycles,
   peak16BitFlops,
   peak4BitFlops,
   type KernelEstimate,
@@ -24,29 +27,111 @@ export interface KernelResourceUse {
 
 export const plannedResources = (plan: GemmPlan | ActPlan): KernelResourceUse => ({ registers: plan.regEstimate, smemBytes: plan.smemBytes });
 
-export function gemmTrafficForModel(plan: GemmPlan, problem: Problem): Traffic & { flops: number } {
-  const t = gemmTraffic(plan, problem);
-  const sps = plan.group === 32 ? 2 : 1;
-  return {
-    bytes: t.globalBytesLoaded + t.globalBytesStored,
-    uniqueBytes: t.compulsoryBytes,
-    bytesPerStage: plan.kSteps * (plan.blockM / 16 + plan.blockN / 16) * (512 + 32 * sps),
-    flops: 2 * problem.m * problem.n * problem.k,
-  };
+/** What the estimate knows beyond the plan: the compiled main loop's counts and the qnext lora_act slices. */
+export interface GemmEstimateExtras {
+  /** The inspector's view of the compiled kernel (null/undefined: static estimate). */
+  compiled?: CompiledCounts | null;
+  /** lora_act slices the low-rank epilogue sums: ⌈N_producer / blockN_producer⌉ after a qnext producer. */
+  slices?: number;
 }
 
-export function estimateGemmPlan(plan: GemmPlan, problem: Problem, target: Target, use: KernelResourceUse = plannedResources(plan)): KernelEstimate {
+/**
+ * Bytes at each level. `bytes`: every lane's request (what the emulator counts). Register staging
+ * requests each fragment once per warp that needs it; the warps of one block share it through L1, so
+ * L2 sees the block's unique bytes per k-step (the shared-memory formula) as long as a stage of every
+ * resident block fits in the L1 left over by shared memory; the requests themselves cost L1 bandwidth.
+ */
+export function gemmTrafficForModel(plan: GemmPlan, problem: Problem, opts: { slices?: number; blocksPerSm?: number; target?: Target } = {}): Traffic & { flops: number } {
+  const shape = { ...problem, slices: opts.slices ?? 1 };
+  const t = gemmTraffic(plan, shape);
+  const sps = plan.group === 32 ? 2 : 1;
+  const bytesPerStage = plan.kSteps * (plan.blockM / 16 + plan.blockN / 16) * (512 + 32 * sps);
+  const stored = t.globalBytesStored;
+  const base = {
+    bytes: t.globalBytesLoaded + stored,
+    uniqueBytes: t.compulsoryBytes,
+    rereadFootprint: t.compulsoryBytes - stored,
+    bytesPerStage,
+    flops: 2 * problem.m * problem.n * problem.k,
+  };
+  if (plan.tile.staging !== 'reg') return base;
+  const perBlock = gemmTraffic({ ...plan, tile: { ...plan.tile, staging: 'smem' } }, shape);
+  const resident = Math.max(1, opts.blocksPerSm ?? 1);
+  const l1Free = opts.target ? Math.max(0, cacheFacts(opts.target).l1SmemKiBPerSm * 1024 - resident * plan.smemBytes) : Infinity;
+  const hit = Math.min(1, l1Free / (resident * Math.max(1, plan.tile.stages) * bytesPerStage));
+  const repeated = t.globalBytesLoaded - perBlock.globalBytesLoaded;
+  return { ...base, l2Bytes: perBlock.globalBytesLoaded + repeated * (1 - hit) + stored, l1Bytes: t.globalBytesLoaded };
+}
+
+/**
+ * DRAM bytes when the read footprint exceeds L2: blocks run in waves of `SM × blocks/SM` in blockIdx
+ * order (x = N-blocks fastest, codegen/plan/gemm.ts grid), and the blocks of one wave share their A
+ * rows and B columns through L2. Each wave reads its distinct M-blocks' bytes (A, its scales, lora_act)
+ * and N-blocks' bytes (W, scales, lora_up, bias); the N side is read once in all when it fits in L2
+ * next to one wave's M side (assumed LRU keeps the operand every wave reuses). Outputs are written once.
+ */
+export function waveDramBytes(plan: GemmPlan, problem: Problem, target: Target, blocksPerSmCount: number, slices = 1): number {
+  const t = gemmTraffic(plan, { ...problem, slices });
+  const stored = t.globalBytesStored;
+  const footprint = t.compulsoryBytes - stored;
+  const l2 = target.l2MiB * 1024 * 1024;
+  if (footprint <= l2) return t.compulsoryBytes;
+  const gridM = Math.ceil(problem.m / plan.blockM);
+  const gridN = Math.ceil(problem.n / plan.blockN);
+  const mtiles = Math.ceil(problem.m / 16);
+  const ntiles = problem.n / 16;
+  const k64 = problem.k / 64;
+  const r16 = plan.epilogue.some((e) => e.op === 'lowrank') ? plan.rank / 16 : 0;
+  // Split the compulsory read bytes between the M side and the N side in proportion to their operands.
+  const aSide = mtiles * k64 * 512 * (1 + 1 / 16) + slices * mtiles * r16 * 1024;
+  const bSide = ntiles * k64 * 512 * (1 + 1 / 16) + ntiles * r16 * 512;
+  const perM = (footprint * aSide) / (aSide + bSide) / gridM;
+  const perN = (footprint * bSide) / (aSide + bSide) / gridN;
+  const slots = Math.max(1, target.smCount * Math.max(1, blocksPerSmCount));
+  const blocks = gridM * gridN;
+  let mBytes = 0;
+  let nBytes = 0;
+  for (let first = 0; first < blocks; first += slots) {
+    const last = Math.min(blocks, first + slots) - 1;
+    const rows = Math.floor(last / gridN) - Math.floor(first / gridN) + 1;
+    const cols = rows > 1 ? Math.min(gridN, last - first + 1) : last - first + 1;
+    mBytes += rows * perM;
+    nBytes += cols * perN;
+  }
+  const nTotal = perN * gridN;
+  const nOnce = nTotal + perM * Math.ceil(slots / gridN) <= l2;
+  return stored + mBytes + (nOnce ? nTotal : nBytes);
+}
+
+export function estimateGemmPlan(
+  plan: GemmPlan,
+  problem: Problem,
+  target: Target,
+  use: KernelResourceUse = plannedResources(plan),
+  extras: GemmEstimateExtras = {},
+): KernelEstimate {
   const lowrank = plan.epilogue.some((s) => s.op === 'lowrank');
+  const occupancy = { blocksPerSm: blocksPerSm(target, plan.threads, use.registers, use.smemBytes), warpsPerBlock: plan.threads / 32 };
+  const peak4Bit = peak4BitFlops(target, plan.spec.format.kind);
+  const t = gemmTraffic(plan, { ...problem, slices: extras.slices });
+  const c = extras.compiled;
+  const compiled = c?.mainLoop && c.cycles ? { counts: c.counts, perMma: c.mainLoop.perMma, cycles: c.cycles } : undefined;
+  const cycles = mainLoopCycles(target, peak4Bit, compiled, { warpM: plan.warpTileM, warpN: plan.warpTileN });
   return estimateGemm({
     target,
     problem,
     tile: plan.tile,
-    occupancy: { blocksPerSm: blocksPerSm(target, plan.threads, use.registers, use.smemBytes), warpsPerBlock: plan.threads / 32 },
-    traffic: gemmTrafficForModel(plan, problem),
-    peak4Bit: peak4BitFlops(target, plan.spec.format.kind),
+    occupancy,
+    traffic: {
+      ...gemmTrafficForModel(plan, problem, { slices: extras.slices, blocksPerSm: occupancy.blocksPerSm, target }),
+      dramBytes: waveDramBytes(plan, problem, target, occupancy.blocksPerSm, extras.slices),
+    },
+    peak4Bit,
     peak16Bit: peak16BitFlops(target, plan.spec.dtype),
     rankUp: lowrank ? plan.rank : 0,
     rankNextDown: plan.next?.rank ?? 0,
+    cycles,
+    mmasPerBlock: t.blocks > 0 ? t.mmaCount / t.blocks : undefined,
   });
 }
 

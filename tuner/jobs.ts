@@ -8,6 +8,7 @@ import { defaultFormatKind, supportsBf16 } from '../dsl/targets.js';
 import type { KernelSpec, Target } from '../dsl/types.js';
 import { CATALOGS, resolveModel, shapesFor, specsFor } from '../dsl/models/index.js';
 import { gemmUri } from '../codegen/uri.js';
+import { defaultTiles } from '../codegen/default-tiles.js';
 import { mBucket, type MBucket } from './buckets.js';
 import { familyOfGemmUri } from './records.js';
 
@@ -21,8 +22,11 @@ export interface TuneJob {
   bucket: MBucket;
   /** False when the previous GEMM's epilogue already quantized this layer's input (fc1 → fc2). */
   needsAct: boolean;
-  /** Calls per forward pass, summed over the job's layers (for reports). */
+  /** Calls per forward pass, summed over the job's layers (model totals). */
   countPerForward: number;
+  /** The qnext producer of this job's input (fc1 for fc2): its layer, N and default tile's blockN. The
+   * producer writes one lora_act slice per N-block, which this job's low-rank epilogue sums. */
+  producer?: { layer: string; n: number; defaultBlockN: number };
 }
 
 export interface JobOptions {
@@ -52,7 +56,7 @@ function layerDefaults(target: Target): { format: KernelSpec['format']; dtype: K
 
 export function buildJobs(target: Target, opts: JobOptions): TuneJob[] {
   const { format, dtype } = layerDefaults(target);
-  type Row = { layer: string; spec: KernelSpec; m: number; n: number; k: number; needsAct: boolean; count: number };
+  type Row = { layer: string; spec: KernelSpec; m: number; n: number; k: number; needsAct: boolean; count: number; producer?: TuneJob['producer'] };
   let rows: Row[];
   if (opts.shapes && opts.shapes.length) {
     const rank = opts.rank ?? 32;
@@ -71,8 +75,14 @@ export function buildJobs(target: Target, opts: JobOptions): TuneJob[] {
     const shapeOpts = { resolution: opts.resolution, batch: opts.batch, rank: opts.rank };
     const shapes = shapesFor(catalog, shapeOpts).filter((s) => s.kind === 'w4a4');
     const specs = new Map(specsFor(catalog, { format, dtype, rank: opts.rank }).map((s) => [s.layer, s.spec]));
-    const produced = new Set(catalog.layers.filter((l) => l.inputFrom).map((l) => l.name));
-    rows = shapes.map((s) => ({ layer: s.layer, spec: specs.get(s.layer)!, m: s.m, n: s.n, k: s.k, needsAct: !produced.has(s.layer), count: s.count }));
+    const inputFrom = new Map(catalog.layers.filter((l) => l.inputFrom).map((l) => [l.name, l.inputFrom!]));
+    const byName = new Map(catalog.layers.map((l) => [l.name, l]));
+    const producerOf = (name: string): TuneJob['producer'] => {
+      const from = inputFrom.get(name);
+      if (!from) return undefined;
+      return { layer: from, n: byName.get(from)!.n, defaultBlockN: defaultTiles(specs.get(from)!, target).gemm.blockN };
+    };
+    rows = shapes.map((s) => ({ layer: s.layer, spec: specs.get(s.layer)!, m: s.m, n: s.n, k: s.k, needsAct: !inputFrom.has(s.layer), count: s.count, producer: producerOf(s.layer) }));
   }
   const jobs = new Map<string, TuneJob>();
   for (const r of rows) {
@@ -84,7 +94,7 @@ export function buildJobs(target: Target, opts: JobOptions): TuneJob[] {
       job.layers.push(r.layer);
       job.countPerForward += r.count;
     } else {
-      jobs.set(id, { family, spec: r.spec, layers: [r.layer], problem: { m: bucket.hi, n: r.n, k: r.k }, bucket, needsAct: r.needsAct, countPerForward: r.count });
+      jobs.set(id, { family, spec: r.spec, layers: [r.layer], problem: { m: bucket.hi, n: r.n, k: r.k }, bucket, needsAct: r.needsAct, countPerForward: r.count, ...(r.producer ? { producer: r.producer } : {}) });
     }
   }
   return [...jobs.values()];

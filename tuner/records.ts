@@ -11,7 +11,9 @@ export const DB_VERSION = 1;
 export type TuneMode = 'measure' | 'model';
 /** How a time was obtained; printed next to every time. */
 export type TimeLabel = 'measured' | 'predicted';
-export type Bound = 'compute' | 'memory' | 'lowrank' | 'launch';
+/** The largest term of a prediction: tensor work ('compute'), issue slots, a non-tensor pipe, low-rank, memory, launch. */
+export type Bound = 'compute' | 'issue' | 'pipe' | 'memory' | 'lowrank' | 'launch';
+const BOUNDS = ['compute', 'issue', 'pipe', 'memory', 'lowrank', 'launch'] as const;
 
 export const labelOfMode = (mode: TuneMode): TimeLabel => (mode === 'measure' ? 'measured' : 'predicted');
 
@@ -33,7 +35,7 @@ const TimingSchema = z.object({
   tflops: nonNegative,
   /** Global-memory bytes the layer's kernels move. */
   bytes: nonNegative,
-  bound: z.enum(['compute', 'memory', 'lowrank', 'launch']),
+  bound: z.enum(BOUNDS),
   percentOfPeak: nonNegative,
   /** Measured only: spread of the repetitions (min, p20, p80, max) and how many there were. */
   spreadUs: z.object({ min: positive, p20: positive, p80: positive, max: positive }).optional(),
@@ -55,7 +57,51 @@ const CandidateSchema = z.object({
 });
 export type CandidateSummary = z.infer<typeof CandidateSchema>;
 
+// ---- cost-model fields (tuner issue 12), all optional so records written before them still parse.
+const MainLoopSchema = z.object({
+  /** Where the main-loop counts come from: disassembled SASS, or PTX where no disassembler reads the arch. */
+  counts: z.enum(['sass', 'ptx']),
+  instrPerMma: nonNegative,
+});
+const TermsSchema = z.object({
+  tensorUs: nonNegative,
+  issueUs: nonNegative,
+  pipeUs: nonNegative,
+  /** The busiest non-tensor pipe class when pipeUs > 0. */
+  pipe: z.string().optional(),
+  lowrankUs: nonNegative,
+  memoryUs: nonNegative,
+  launchUs: nonNegative,
+});
+const CostModelFields = {
+  /** Calls per transformer forward summed over the record's layers (model totals). */
+  countPerForward: int.positive().optional(),
+  /** The chosen layer's predicted time (= timing.timeUs in model mode; the model's view in measure mode). */
+  predictedTimeUs: positive.optional(),
+  /** The chosen GEMM's predicted terms (the bound is the largest) and main-loop counts. */
+  predictedTerms: TermsSchema.optional(),
+  mainLoop: MainLoopSchema.nullable().optional(),
+  /** The job's default tile (codegen/default-tiles.ts) and, when the choice has more instr/MMA, why. */
+  defaultTile: z.object({ gemmUri: z.string().min(1), timeUs: positive, mainLoop: MainLoopSchema.nullable(), why: z.string().optional() }).optional(),
+  /** The reference engine's configuration for this job, predicted by the same model. */
+  baseline: z
+    .object({
+      label: z.literal('predicted'),
+      gemmUri: z.string().min(1),
+      timeUs: positive,
+      /** M the reference engine runs (padded to its 256-row block). */
+      paddedM: int.positive(),
+      mainLoop: MainLoopSchema.nullable(),
+      note: z.string().optional(),
+    })
+    .optional(),
+  /** baseline time / chosen time, both predicted (> 1: the tuned choice is faster). */
+  vsBaseline: positive.optional(),
+};
+// ---- end of cost-model fields
+
 export const TuneRecordSchema = z.object({
+  ...CostModelFields,
   key: z.string().min(1),
   /** Kernel family: the gemm URI with the tile fields removed (format, dtype, rank, arch, epilogue). */
   family: z.string().min(1),

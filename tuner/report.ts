@@ -9,7 +9,9 @@ import Table from 'cli-table3';
 import writeFileAtomic from 'write-file-atomic';
 import { parseUri } from '../codegen/uri.js';
 import type { Target } from '../dsl/types.js';
-import { L2_BANDWIDTH_FACTOR, peak4BitFlops } from './cost-model.js';
+import { cacheFacts } from '../dsl/targets.js';
+import { peak4BitFlops } from './cost-model.js';
+import { modelTotals } from './choose.js';
 import type { TuneRecord } from './records.js';
 
 /** Colour on when the stream is a TTY and NO_COLOR is unset or empty (https://no-color.org). */
@@ -29,6 +31,17 @@ export function tileText(gemmUri: string): string {
 
 const fmt = (x: number, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : '—');
 
+/** The bound, with the pipe when a non-tensor pipe bounds the main loop. */
+const boundText = (r: TuneRecord) => (r.timing.bound === 'pipe' && r.predictedTerms?.pipe ? `pipe (${r.predictedTerms.pipe})` : r.timing.bound);
+
+/** "25.6 / 13.1 sass" — the chosen GEMM's and the baseline's main-loop instructions per MMA. */
+export function instrText(r: TuneRecord): string {
+  const a = r.mainLoop?.instrPerMma;
+  const b = r.baseline?.mainLoop?.instrPerMma;
+  if (a === undefined && b === undefined) return '—';
+  return `${a !== undefined ? fmt(a) : '—'} / ${b !== undefined ? fmt(b) : '—'} ${r.mainLoop?.counts ?? r.baseline?.mainLoop?.counts ?? ''}`.trim();
+}
+
 /** Rows in a stable order: by layer name of the record's first layer, then M. */
 function ordered(records: readonly TuneRecord[]): TuneRecord[] {
   return [...records].sort((a, b) => (a.layers[0] < b.layers[0] ? -1 : a.layers[0] > b.layers[0] ? 1 : a.shape.m - b.shape.m));
@@ -37,9 +50,9 @@ function ordered(records: readonly TuneRecord[]): TuneRecord[] {
 export function renderSummaryTable(records: readonly TuneRecord[], target: Target, color: boolean): string {
   const c = new Chalk({ level: color ? 1 : 0 });
   const table = new Table({
-    head: ['layer', 'shape M×N×K', 'chosen config', 'time µs', 'TFLOPS', '% of peak', 'bound'].map((h) => c.bold(h)),
+    head: ['layer', 'shape M×N×K', 'chosen config', 'time µs', 'TFLOPS', '% of peak', 'bound', '× vs baseline (predicted)', 'instr/MMA chosen / baseline'].map((h) => c.bold(h)),
     style: { head: [], border: [], compact: true },
-    colAligns: ['left', 'left', 'left', 'right', 'right', 'right', 'left'],
+    colAligns: ['left', 'left', 'left', 'right', 'right', 'right', 'left', 'right', 'right'],
   });
   let total = 0;
   let anyPredicted = false;
@@ -50,12 +63,16 @@ export function renderSummaryTable(records: readonly TuneRecord[], target: Targe
     const how = t.label === 'measured' ? c.green(t.clock === 'emulator-wall' ? 'measured (emulator)' : 'measured') : c.yellow('predicted');
     const time = `${fmt(t.timeUs)} ${how}`;
     const layers = r.layers.length > 2 ? `${r.layers.slice(0, 2).join(', ')} +${r.layers.length - 2}` : r.layers.join(', ');
-    table.push([layers, `${r.shape.m}×${r.shape.n}×${r.shape.k}`, c.cyan(tileText(r.gemmUri)), time, fmt(t.tflops), `${fmt(t.percentOfPeak)}%`, t.bound]);
+    table.push([layers, `${r.shape.m}×${r.shape.n}×${r.shape.k}`, c.cyan(tileText(r.gemmUri)), time, fmt(t.tflops), `${fmt(t.percentOfPeak)}%`, boundText(r), r.vsBaseline ? `${fmt(r.vsBaseline, 2)}×` : '—', instrText(r)]);
   }
+  const totals = modelTotals(records);
   const peak = peak4BitFlops(target, records[0] ? (parseUri(records[0].gemmUri).spec.format.kind as 'int4') : 'int4') / 1e12;
   const head = `${c.bold(target.name)} (${target.arch}, ${target.id}) — 4-bit peak ${fmt(peak, 0)} TFLOPS`;
   const note = anyPredicted ? c.yellow('predicted = roofline cost model (no GPU measurement); see docs/tuning.md') : c.green('all times measured with CUDA events');
-  return `${head}\n${table.toString()}\nsum of one call per row: ${fmt(total)} µs (${anyPredicted ? 'predicted' : 'measured'})\n${note}\n`;
+  const model = totals
+    ? `one forward, linear layers (Σ layer × calls per forward): ${fmt(totals.modelTotalUs / 1000, 2)} ms predicted, reference engine's tile ${fmt(totals.modelTotalBaselineUs / 1000, 2)} ms predicted — ${fmt(totals.vsBaseline, 2)}× (predicted)\n`
+    : '';
+  return `${head}\n${table.toString()}\nsum of one call per row: ${fmt(total)} µs (${anyPredicted ? 'predicted' : 'measured'})\n${model}${note}\n`;
 }
 
 // ---------------------------------------------------------------- HTML
@@ -85,6 +102,30 @@ export function timeChartSvg(records: readonly TuneRecord[]): string {
   return `<svg id="time-chart" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" role="img" aria-label="time per layer">\n${bars}\n</svg>`;
 }
 
+/** One forward's predicted linear-layer time per layer kind: the tuned choice against the reference engine's tile. */
+export function modelTotalSvg(records: readonly TuneRecord[]): string {
+  const totals = modelTotals(records);
+  if (!totals) return '<p>No model total: some records predate the baseline fields (re-tune with --force).</p>';
+  const rowH = 40;
+  const left = 120;
+  const width = 900;
+  const max = Math.max(1e-9, ...totals.byKind.map((k) => Math.max(k.us, k.baselineUs)));
+  const rows = totals.byKind
+    .map((k, i) => {
+      const y = 24 + i * rowH;
+      const w = (v: number) => (((width - left - 260) * v) / max).toFixed(1);
+      return (
+        `<g class="kind"><text x="${left - 6}" y="${y + 16}" text-anchor="end">${esc(k.kind)}</text>` +
+        `<rect class="predicted" x="${left}" y="${y}" width="${w(k.us)}" height="14"/><text x="${left + Number(w(k.us)) + 6}" y="${y + 12}">tuned ${fmt(k.us / 1000, 2)} ms predicted</text>` +
+        `<rect class="baseline" x="${left}" y="${y + 17}" width="${w(k.baselineUs)}" height="14"/><text x="${left + Number(w(k.baselineUs)) + 6}" y="${y + 29}">reference tile ${fmt(k.baselineUs / 1000, 2)} ms predicted</text></g>`
+      );
+    })
+    .join('\n');
+  const height = 40 + totals.byKind.length * rowH;
+  const head = `<text x="${left}" y="14">one forward: ${fmt(totals.modelTotalUs / 1000, 2)} ms vs ${fmt(totals.modelTotalBaselineUs / 1000, 2)} ms — ${fmt(totals.vsBaseline, 2)}× (predicted)</text>`;
+  return `<svg id="model-total" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" role="img" aria-label="model total per layer kind">\n${head}\n${rows}\n</svg>`;
+}
+
 /** Log-log roofline: attainable TFLOPS vs FLOP per byte, every candidate a dot, chosen ones ringed. */
 export function rooflineSvg(records: readonly TuneRecord[], target: Target): string {
   const W = 720;
@@ -108,8 +149,9 @@ export function rooflineSvg(records: readonly TuneRecord[], target: Target): str
     const r = peak / bandwidth;
     return `<polyline class="${cls}" points="${sx(xMin).toFixed(1)},${sy(Math.max(yMin, xMin * bandwidth)).toFixed(1)} ${sx(r).toFixed(1)},${sy(peak).toFixed(1)} ${sx(xMax).toFixed(1)},${sy(peak).toFixed(1)}"/>`;
   };
-  const ridge = peak / (bw * L2_BANDWIDTH_FACTOR);
-  const roof = `${roofFor('roof', bw * L2_BANDWIDTH_FACTOR)}\n${roofFor('roof dram', bw)}`;
+  const l2 = cacheFacts(target).l2BandwidthGBs / 1000;
+  const ridge = peak / l2;
+  const roof = `${roofFor('roof', l2)}\n${roofFor('roof dram', bw)}`;
   const ticks: string[] = [];
   for (let e = Math.log10(xMin); e <= Math.log10(xMax); e++) ticks.push(`<text x="${sx(10 ** e).toFixed(1)}" y="${H - pad.b + 16}" text-anchor="middle">1e${e}</text>`);
   for (let e = Math.log10(yMin); e <= Math.log10(yMax); e++) ticks.push(`<text x="${pad.l - 6}" y="${sy(10 ** e).toFixed(1)}" text-anchor="end">${10 ** e}</text>`);
@@ -127,7 +169,7 @@ export function rooflineSvg(records: readonly TuneRecord[], target: Target): str
     ...ticks,
     `<text x="${(W + pad.l) / 2}" y="${H - 8}" text-anchor="middle">arithmetic intensity (FLOP per global byte)</text>`,
     `<text x="14" y="${(H - pad.b) / 2}" transform="rotate(-90 14 ${(H - pad.b) / 2})" text-anchor="middle">TFLOPS</text>`,
-    `<text x="${sx(ridge).toFixed(1)}" y="${(sy(peak) - 6).toFixed(1)}">peak ${fmt(peak, 0)} TFLOPS · L2 ≈ ${L2_BANDWIDTH_FACTOR}× DRAM (model) · DRAM ${target.dramGBps} GB/s dashed</text>`,
+    `<text x="${sx(ridge).toFixed(1)}" y="${(sy(peak) - 6).toFixed(1)}">peak ${fmt(peak, 0)} TFLOPS · L2 ${cacheFacts(target).l2BandwidthGBs} GB/s (model) · DRAM ${target.dramGBps} GB/s dashed</text>`,
     dots,
     '</svg>',
   ].join('\n');
@@ -138,7 +180,7 @@ export function renderHtmlReport(records: readonly TuneRecord[], target: Target,
     .map(
       (r) =>
         `<tr><td>${esc(r.layers.join(', '))}</td><td>${r.shape.m}×${r.shape.n}×${r.shape.k}</td><td><code>${esc(r.gemmUri)}</code><br><code>${esc(r.actUri ?? 'no activation kernel: input quantized by the previous GEMM')}</code></td>` +
-        `<td class="num">${fmt(r.timing.timeUs)}</td><td>${r.timing.label}</td><td class="num">${fmt(r.timing.tflops)}</td><td class="num">${fmt(r.timing.percentOfPeak)}%</td><td>${r.timing.bound}</td>` +
+        `<td class="num">${fmt(r.timing.timeUs)}</td><td>${r.timing.label}</td><td class="num">${fmt(r.timing.tflops)}</td><td class="num">${fmt(r.timing.percentOfPeak)}%</td><td>${esc(boundText(r))}</td><td class="num">${r.vsBaseline ? fmt(r.vsBaseline, 2) + '×' : '—'}</td><td class="num">${esc(instrText(r))}</td>` +
         `<td class="num">${r.resources.gemm.registers}/${r.resources.gemm.spillBytes}</td><td>${r.correctness ? (r.correctness.passed ? 'pass' : 'FAIL') + ` (${r.correctness.backend})` : '—'}</td></tr>`,
     )
     .join('\n');
@@ -150,7 +192,7 @@ body{font:14px system-ui,sans-serif;margin:24px;color:#222}
 table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 6px;vertical-align:top}
 td.num{text-align:right}code{font-size:12px}
 svg text{font:11px sans-serif;fill:#333}
-rect.predicted{fill:#e0a030}rect.measured{fill:#3a8a3a}rect.frame{fill:none;stroke:#999}
+rect.predicted{fill:#e0a030}rect.baseline{fill:#8888aa}rect.measured{fill:#3a8a3a}rect.frame{fill:none;stroke:#999}
 polyline.roof{fill:none;stroke:#c33;stroke-width:2}polyline.dram{stroke:#888;stroke-dasharray:5 4;stroke-width:1}
 circle.cand{fill:#7a9cc6;opacity:.6}circle.chosen{fill:#d33;opacity:1;stroke:#000}
 circle.spills,circle.occupancy,circle.incorrect,circle.compile-error{fill:#999}
@@ -158,12 +200,14 @@ circle.spills,circle.occupancy,circle.incorrect,circle.compile-error{fill:#999}
 <h1>${esc(title)}</h1>
 <p>${target.smCount} SMs, ${target.dramGBps} GB/s, ${target.l2MiB} MiB L2. ${records.length} tuned shape bucket(s).
 ${predicted ? '<strong>Times marked “predicted” come from the roofline cost model, not from a GPU.</strong>' : 'All times measured with CUDA events.'}</p>
+<h2>One forward's linear layers per layer kind (tuned vs the reference engine's tile)</h2>
+${modelTotalSvg(records)}
 <h2>Time per layer and chosen tile</h2>
 ${timeChartSvg(records)}
 <h2>Roofline of every candidate</h2>
 ${rooflineSvg(records, target)}
 <h2>Records</h2>
-<table id="records"><thead><tr><th>layers</th><th>M×N×K</th><th>kernels</th><th>time µs</th><th>how</th><th>TFLOPS</th><th>% peak</th><th>bound</th><th>regs/spill</th><th>correctness</th></tr></thead>
+<table id="records"><thead><tr><th>layers</th><th>M×N×K</th><th>kernels</th><th>time µs</th><th>how</th><th>TFLOPS</th><th>% peak</th><th>bound</th><th>× vs baseline (predicted)</th><th>instr/MMA chosen / baseline</th><th>regs/spill</th><th>correctness</th></tr></thead>
 <tbody>
 ${rows}
 </tbody></table>

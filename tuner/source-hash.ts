@@ -7,7 +7,8 @@ import path from 'node:path';
 import { REPO_ROOT, cacheKey, treeDigest } from '../codegen/cache.js';
 
 const TREES = ['templates', 'runtime/include', 'codegen/plan'];
-const FILES = ['codegen/render.ts', 'codegen/uri.ts', 'tuner/cost-model.ts', 'tuner/estimate.ts'];
+// The cost model is every file the prediction reads: formulas, counts, choice rules, baseline, GPU facts.
+const FILES = ['codegen/render.ts', 'codegen/uri.ts', 'tuner/cost-model.ts', 'tuner/estimate.ts', 'tuner/compiled-counts.ts', 'tuner/choose.ts', 'tuner/baseline.ts', 'tuner/job-model.ts', 'dsl/targets.ts'];
 
 let cached: Promise<string> | undefined;
 

@@ -12,15 +12,21 @@ import { nvccVersion } from '../codegen/nvcc.js';
 import type { ActPlan, GemmPlan } from '../codegen/plan/index.js';
 import { detectGpu } from '../runtime/harness/gpu.js';
 import type { Backend } from '../runtime/harness/harness.js';
-import { actCandidates, gemmCandidates, tuningSpace, type ActCandidate, type GemmCandidate } from './candidates.js';
+import { defaultTiles } from '../codegen/default-tiles.js';
+import { planGemm } from '../codegen/plan/gemm.js';
+import { baselinePlan, type BaselinePlan } from './baseline.js';
+import { actCandidates, compileOrder, gemmCandidates, tuningSpace, type ActCandidate, type GemmCandidate } from './candidates.js';
+import { inspectAll, type KernelInspector } from './compiled-counts.js';
+import { chooseGemm, modelTotals, type ModelTotals } from './choose.js';
+import { costModelFields, gemmExtras, perMmaOf, slicesFor, survivors, type ModelContext, type Scored } from './job-model.js';
 import { compilePlans, rejectReason, type CompiledKernel, type CompileProgress, type KernelCompiler } from './compile-prune.js';
 import { combineKernels, peak4BitFlops, type KernelEstimate } from './cost-model.js';
 import { readDb, upsertRecords } from './db.js';
 import { writeDispatchHeader } from './dispatch.js';
-import { estimateActPlan, estimateGemmPlan, gemmTrafficForModel } from './estimate.js';
+import { estimateGemmPlan, gemmTrafficForModel } from './estimate.js';
 import { buildJobs, type TuneJob } from './jobs.js';
 import { gateCandidate, harnessRunner, timeCandidates, type Correctness, type LayerRunner } from './measure.js';
-import { recordKey, type CandidateSummary, type KernelResources, type TuneMode, type TuneRecord } from './records.js';
+import { recordKey, type CandidateSummary, type TuneMode, type TuneRecord } from './records.js';
 import { reportPathFor, writeHtmlReport } from './report.js';
 import { parseShard, selectShard, type Shard } from './shard.js';
 import { generatorSourceHash } from './source-hash.js';
@@ -57,6 +63,9 @@ export interface TuneOptions {
   /** Write the HTML report next to the database (default true). */
   report?: boolean;
   compiler?: KernelCompiler;
+  /** Main-loop counts of compiled kernels (default: SASS/PTX of the real build; with a custom `compiler`
+   * and no inspector the model runs on static estimates, recorded as mainLoop null). */
+  inspector?: KernelInspector;
   runner?: LayerRunner;
   onProgress?: (e: TuneProgress) => void;
 }
@@ -88,6 +97,9 @@ export interface TuneResult {
   /** Records of this run's jobs (resumed ones included), sorted by key. */
   records: TuneRecord[];
   failures: TuneFailure[];
+  /** Predicted linear-layer time of one transformer forward (Σ records × calls per forward), chosen and
+   * baseline; null when a record lacks the fields (written before them). */
+  totals: ModelTotals | null;
 }
 
 const MAX_ROUNDS = 3;
@@ -123,6 +135,9 @@ interface Prepared {
   /** How many of the best candidates this job has had compiled (its rounds so far). */
   gemmConsidered: number;
   actConsidered: number;
+  /** The job's default tile (always compiled: the chosen tile's instr/MMA is checked against it). */
+  defaultGemm: GemmCandidate;
+  baseline?: BaselinePlan;
 }
 
 
@@ -147,11 +162,17 @@ export async function tune(options: TuneOptions): Promise<TuneResult> {
   options.onProgress?.({ phase: 'plan', jobs: jobs.length, resumed: done.length, toTune: todo.length, mode, reason });
 
   // Static pruning and cost-model ranking (cheap: no compiler involved).
-  const prepared: Prepared[] = todo.map((job) => {
-    const gemm = gemmCandidates(job.spec, job.problem, target, space).ranked;
-    const act = job.needsAct ? actCandidates(job.spec, job.problem, target, space).ranked : [];
-    return { job, key: keyOf(job), gemm, act, gemmConsidered: 0, actConsidered: 0 };
-  });
+  // Producers (qnext) first: a consumer's lora_act slice count comes from its producer's chosen tile.
+  const prepared: Prepared[] = todo
+    .map((job) => {
+      const gemm = compileOrder(gemmCandidates(job.spec, job.problem, target, space).ranked);
+      const act = job.needsAct ? actCandidates(job.spec, job.problem, target, space).ranked : [];
+      const tile = defaultTiles(job.spec, target).gemm;
+      const plan = planGemm(job.spec, tile, target);
+      const defaultGemm = gemm.find((c) => c.plan.uri === plan.uri) ?? { tile, plan, estimate: estimateGemmPlan(plan, job.problem, target) };
+      return { job, key: keyOf(job), gemm, act, gemmConsidered: 0, actConsidered: 0, defaultGemm, baseline: baselinePlan(job.spec, target) };
+    })
+    .sort((a, b) => Number(Boolean(a.job.producer)) - Number(Boolean(b.job.producer)));
 
   // Compile rounds: the best few of every job at once (one progress bar), then the next few for jobs
   // whose candidates all failed. A job only ever looks at its own rounds' candidates, so its result
@@ -162,6 +183,7 @@ export async function tune(options: TuneOptions): Promise<TuneResult> {
   const usable = (uri: string) => rejectReason(compiled.get(uri)) === undefined;
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const plans: (GemmPlan | ActPlan)[] = [];
+    if (round === 0) for (const p of prepared) plans.push(p.defaultGemm.plan, ...(p.baseline ? [p.baseline.plan] : []));
     for (const p of prepared) {
       if (!p.gemm.slice(0, p.gemmConsidered).some((c) => usable(c.plan.uri)) && p.gemmConsidered < p.gemm.length) {
         plans.push(...p.gemm.slice(p.gemmConsidered, p.gemmConsidered + topK).map((c) => c.plan));
@@ -182,15 +204,24 @@ export async function tune(options: TuneOptions): Promise<TuneResult> {
     });
     for (const [uri, r] of results) compiled.set(uri, r);
   }
+  // Main-loop counts of every usable compiled GEMM (the final ranking uses them).
+  const inspector = options.inspector ?? (options.compiler ? undefined : inspectAll);
+  const gemmPlans = prepared.flatMap((p) => [...p.gemm.slice(0, p.gemmConsidered).map((c) => c.plan), p.defaultGemm.plan, ...(p.baseline ? [p.baseline.plan] : [])]);
+  const inspectable = (uri: string) => ['spills', undefined].includes(rejectReason(compiled.get(uri)));
+  const counts = inspector ? await inspector(gemmPlans.filter((pl) => inspectable(pl.uri)), target, options.concurrency) : new Map();
 
   const records: TuneRecord[] = [...done.map((j) => existing.get(keyOf(j))!)];
   const failures: TuneFailure[] = [];
+  // Layer → chosen GEMM URI, for the lora_act slices of qnext consumers.
+  const chosenByLayer = new Map<string, string>();
+  for (const r of records) for (const l of r.layers) chosenByLayer.set(l, r.gemmUri);
   let finished = 0;
   for (const p of prepared) {
     try {
-      const record = await tuneJob(p, { target, mode, backend, toolchain, sourceHash, compiled, options });
+      const record = await tuneJob(p, { target, mode, backend, toolchain, sourceHash, compiled, counts, chosenByLayer, options });
       await upsertRecords(dbPath, [record]);
       records.push(record);
+      for (const l of record.layers) chosenByLayer.set(l, record.gemmUri);
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
       failures.push({ layers: p.job.layers, shape: p.job.problem, reason: e.message });
@@ -209,39 +240,15 @@ export async function tune(options: TuneOptions): Promise<TuneResult> {
     reportPath = reportPathFor(dbPath);
     await writeHtmlReport(reportPath, all.filter((r) => r.target.id === target.id), target);
   }
-  return { target, mode, modeReason: reason, dbPath, reportPath, dispatchPath, shard, jobs: jobs.length, tuned: records.length - done.length, resumed: done.length, records, failures };
+  return { target, mode, modeReason: reason, dbPath, reportPath, dispatchPath, shard, jobs: jobs.length, tuned: records.length - done.length, resumed: done.length, records, failures, totals: modelTotals(records) };
 }
 
-interface JobContext {
-  target: Target;
+interface JobContext extends ModelContext {
   mode: TuneMode;
   backend: Backend;
   toolchain: string;
   sourceHash: string;
-  compiled: Map<string, CompiledKernel>;
   options: TuneOptions;
-}
-
-interface Scored<C> {
-  cand: C;
-  resources: KernelResources;
-  estimate: KernelEstimate;
-}
-
-/** Compiled, usable candidates re-estimated with ptxas's registers and shared memory, best first. */
-function survivors<C extends GemmCandidate | ActCandidate>(list: C[], ctx: JobContext, problem: TuneJob['problem']): Scored<C>[] {
-  const out: Scored<C>[] = [];
-  for (const cand of list) {
-    const k = ctx.compiled.get(cand.plan.uri);
-    if (!k || rejectReason(k) !== undefined) continue;
-    const use = { registers: k.resources!.registers, smemBytes: k.resources!.smemBytes };
-    const estimate =
-      cand.plan.kind === 'gemm'
-        ? estimateGemmPlan(cand.plan, problem, ctx.target, use)
-        : estimateActPlan(cand.plan as ActPlan, problem, ctx.target, use);
-    out.push({ cand, resources: k.resources!, estimate });
-  }
-  return out.sort((a, b) => a.estimate.timeUs - b.estimate.timeUs || (a.cand.plan.uri < b.cand.plan.uri ? -1 : 1));
 }
 
 function candidateSummaries(p: Prepared, ctx: JobContext, chosenUri: string, measured: Map<string, number>, incorrect: Set<string>): CandidateSummary[] {
@@ -262,7 +269,7 @@ function candidateSummaries(p: Prepared, ctx: JobContext, chosenUri: string, mea
     const why = rejectReason(k);
     const status: CandidateSummary['status'] = c.plan.uri === chosenUri ? 'chosen' : incorrect.has(c.plan.uri) ? 'incorrect' : (why ?? 'ok');
     const use = k.resources ? { registers: k.resources.registers, smemBytes: k.resources.smemBytes } : undefined;
-    push(c, status, use ? estimateGemmPlan(c.plan, p.job.problem, ctx.target, use) : c.estimate, k.error?.split('\n')[0]);
+    push(c, status, use ? estimateGemmPlan(c.plan, p.job.problem, ctx.target, use, gemmExtras(ctx, c.plan.uri, slicesFor(p.job, ctx))) : c.estimate, k.error?.split('\n')[0]);
   }
   for (const c of p.gemm.slice(0, ROOFLINE_POINTS)) push(c, 'not-compiled', c.estimate);
   return out;
@@ -272,7 +279,8 @@ async function tuneJob(p: Prepared, ctx: JobContext): Promise<TuneRecord> {
   const { job } = p;
   const shape = `${job.problem.m}×${job.problem.n}×${job.problem.k}`;
   if (!p.gemm.length) throw new UserError(`${job.layers.join(', ')} (${shape}): no GEMM tile of the space fits ${ctx.target.id} for ${job.family}`);
-  const gemm = survivors(p.gemm.slice(0, p.gemmConsidered), ctx, job.problem);
+  const slices = slicesFor(job, ctx);
+  const gemm = survivors(p.gemm.slice(0, p.gemmConsidered), ctx, job.problem, slices);
   const act = job.needsAct ? survivors(p.act.slice(0, p.actConsidered), ctx, job.problem) : [];
   if (!gemm.length) {
     const firstError = p.gemm.slice(0, p.gemmConsidered).map((c) => ctx.compiled.get(c.plan.uri)).find((k) => k && !k.ok)?.error;
@@ -288,6 +296,7 @@ async function tuneJob(p: Prepared, ctx: JobContext): Promise<TuneRecord> {
   let chosenGemm = gemm[0];
   let chosenAct: Scored<ActCandidate> | undefined = act[0];
   let timing: TuneRecord['timing'];
+  let whyMoreInstr: string | undefined;
   const runner = ctx.options.runner ?? harnessRunner;
   const peak = peak4BitFlops(ctx.target, job.spec.format.kind);
   const flops = 2 * job.problem.m * job.problem.n * job.problem.k;
@@ -330,6 +339,12 @@ async function tuneJob(p: Prepared, ctx: JobContext): Promise<TuneRecord> {
       repetitions: t.repetitions,
     };
   } else {
+    // The final ranking: compiled counts; the default tile takes part and bounds instr/MMA (choose.ts).
+    const defaultUri = p.defaultGemm.plan.uri;
+    const pool = gemm.some((g) => g.cand.plan.uri === defaultUri) ? gemm : [...gemm, ...survivors([p.defaultGemm], ctx, job.problem, slices)];
+    const choice = chooseGemm(pool.map((g) => ({ uri: g.cand.plan.uri, timeUs: g.estimate.timeUs, bound: g.estimate.bound, perMma: perMmaOf(ctx, g.cand.plan.uri), g })), defaultUri);
+    chosenGemm = choice.chosen.g;
+    whyMoreInstr = choice.why;
     const layer = combineKernels([...(chosenAct ? [chosenAct.estimate] : []), chosenGemm.estimate], flops, peak);
     timing = { label: 'predicted', timeUs: layer.timeUs, tflops: layer.tflops, bytes: layer.bytes, bound: layer.bound, percentOfPeak: layer.percentOfPeak };
     if (ctx.options.verify) {
@@ -339,7 +354,10 @@ async function tuneJob(p: Prepared, ctx: JobContext): Promise<TuneRecord> {
       if (!r.passed) throw new UserError(`${job.layers.join(', ')} (${shape}): the chosen ${chosenGemm.cand.plan.uri} failed the emulator's correctness check: ${r.detail}`);
     }
   }
+  const predicted = combineKernels([...(chosenAct ? [chosenAct.estimate] : []), chosenGemm.estimate], flops, peak);
+  const extra = costModelFields(p, ctx, { chosenGemm, chosenAct, predictedUs: predicted.timeUs, slices, whyMoreInstr });
   return {
+    ...extra,
     key: p.key,
     family: job.family,
     sourceHash: ctx.sourceHash,

@@ -34,6 +34,7 @@ export function register(program: Command): void {
         `  GEMM ${p.config.gemm}`,
         `  act  ${p.config.act}`,
         ...p.kernels.map((k) => `  ${k.name.padEnd(13)} ${k.time_us.toFixed(1).padStart(8)} µs predicted  ${k.bound}`),
+        '  main loop: static estimate (no compile); `tune` ranks with the compiled kernel\'s instruction counts',
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
     });

@@ -41,7 +41,27 @@ export function tuneJson(r: TuneResult) {
     tuned: r.tuned,
     resumed: r.resumed,
     failures: r.failures,
-    records: r.records.map((x) => ({ layers: x.layers, shape: x.shape, bucket: x.bucket, gemmUri: x.gemmUri, actUri: x.actUri, timing: x.timing, resources: x.resources, correctness: x.correctness ?? null })),
+    /** Predicted linear-layer time of one forward (Σ records × calls per forward), µs; null without the fields. */
+    modelTotalUs: r.totals?.modelTotalUs ?? null,
+    modelTotalBaselineUs: r.totals?.modelTotalBaselineUs ?? null,
+    vsBaseline: r.totals?.vsBaseline ?? null,
+    modelTotalByKind: r.totals?.byKind ?? null,
+    records: r.records.map((x) => ({
+      layers: x.layers,
+      shape: x.shape,
+      bucket: x.bucket,
+      gemmUri: x.gemmUri,
+      actUri: x.actUri,
+      timing: x.timing,
+      resources: x.resources,
+      correctness: x.correctness ?? null,
+      countPerForward: x.countPerForward ?? null,
+      predictedTerms: x.predictedTerms ?? null,
+      mainLoop: x.mainLoop ?? null,
+      defaultTile: x.defaultTile ?? null,
+      baseline: x.baseline ?? null,
+      vsBaseline: x.vsBaseline ?? null,
+    })),
   };
 }
 

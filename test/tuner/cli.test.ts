@@ -39,10 +39,21 @@ describe('svdq-codegen tune (real nvcc)', () => {
     expect(rec.resources.gemm.spillBytes).toBe(0);
     expect(rec.resources.act.spillBytes).toBe(0);
     expect(rec.resources.gemm.blocksPerSm).toBeGreaterThanOrEqual(1);
+    // The smaller default-suite version of test/tuner/instr-per-mma.long.test.ts: real SASS counts, the
+    // default tile's and the baseline's, and the model total.
+    expect(rec.mainLoop.counts).toBe('sass');
+    expect(rec.mainLoop.instrPerMma).toBeLessThanOrEqual(rec.defaultTile.mainLoop.instrPerMma);
+    expect(rec.baseline.label).toBe('predicted');
+    expect(rec.baseline.mainLoop.instrPerMma).toBeGreaterThan(0);
+    expect(rec.vsBaseline).toBeGreaterThan(0);
+    expect(j.modelTotalUs).toBeCloseTo(rec.timing.timeUs, 6); // --shapes: one call per layer
+    expect(j.modelTotalBaselineUs).toBeGreaterThan(0);
     // Warm: resumed, nothing compiled; the table labels the time.
     const warm = await cli('tune', '--gpu', 'sm_89', '--mode', 'model', '--shapes', '512x3072x3072', '--top-k', '1', '--db', db);
     expect(warm.code).toBe(0);
     expect(warm.out).toContain('predicted');
+    expect(warm.out).toContain('× vs baseline (predicted)');
+    expect(warm.out).toMatch(/one forward, linear layers .* ms predicted, reference engine's tile .* ms predicted/);
     expect(warm.out).toContain('(0 tuned, 1 resumed)');
     expect(await readFile(join(dir, 'dispatch', 'rtx4090.h'), 'utf8')).toContain(rec.gemmUri);
     // db check / merge on the result.

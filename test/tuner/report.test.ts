@@ -61,3 +61,39 @@ describe('HTML report', () => {
     expect(reportPathFor('.svdq/tune-rtx4090.json')).toBe('.svdq/tune-rtx4090.html');
   });
 });
+
+describe('baseline ratio and model total', () => {
+  const withBaseline = (layer: string, us: number, baseUs: number, count: number) => ({
+    ...makeRecord({ layer, timeUs: us }),
+    countPerForward: count,
+    predictedTimeUs: us,
+    mainLoop: { counts: 'sass' as const, instrPerMma: 25.6 },
+    baseline: { label: 'predicted' as const, gemmUri: 'w4a4_int4g64_bf16_r32_m256n128k64_w8x1_s2_reg_f16acc_sm89_bias-lora', timeUs: baseUs, paddedM: 4096, mainLoop: { counts: 'sass' as const, instrPerMma: 13.1 } },
+    vsBaseline: baseUs / us,
+  });
+  const recs = [withBaseline('double.img.qkv', 100, 150, 19), withBaseline('single.mlp_fc2', 200, 180, 38)];
+  const target = resolveGpu('sm_89');
+
+  it('shows × vs baseline, instr/MMA of both and the forward total in the console', () => {
+    const out = renderSummaryTable(recs, target, false);
+    expect(out).toContain('× vs baseline (predicted)');
+    expect(out).toContain('1.50×');
+    expect(out).toContain('25.6 / 13.1 sass');
+    const total = (100 * 19 + 200 * 38) / 1000;
+    const base = (150 * 19 + 180 * 38) / 1000;
+    expect(out).toContain(`${total.toFixed(2)} ms predicted, reference engine's tile ${base.toFixed(2)} ms predicted — ${(base / total).toFixed(2)}× (predicted)`);
+  });
+
+  it('charts the model total per layer kind in the HTML report', () => {
+    const html = renderHtmlReport(recs, target);
+    expect(html).toContain('<svg id="model-total"');
+    expect(html).toContain('>qkv<');
+    expect(html).toContain('>mlp_fc2<');
+    expect(html).toContain('reference tile');
+  });
+
+  it('says why there is no total for records without the fields', () => {
+    expect(renderHtmlReport([makeRecord()], target)).toContain('No model total');
+    expect(renderSummaryTable([makeRecord()], target, false)).not.toContain('one forward');
+  });
+});

@@ -8,14 +8,18 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../dsl/errors.js';
 import { readDb } from '../../tuner/db.js';
-import { gemmCandidates } from '../../tuner/candidates.js';
+import { compileOrder, gemmCandidates } from '../../tuner/candidates.js';
 import { buildJobs } from '../../tuner/jobs.js';
 import { mergeDbFiles } from '../../tuner/shard.js';
 import { tune } from '../../tuner/tune.js';
+import { tuneJson } from '../../bin/commands/tune.js';
+import { estimateGemmPlan } from '../../tuner/estimate.js';
+import { planGemm } from '../../codegen/plan/gemm.js';
+import { parseUri } from '../../codegen/uri.js';
 import { resolveGpu } from '../../dsl/targets.js';
 import type { TuneRecord } from '../../tuner/records.js';
 import type { GemmTile } from '../../dsl/types.js';
-import { fakeCompiler, fakeRunner } from './fixtures/doubles.js';
+import { fakeCompiler, fakeInspector, fakeRunner } from './fixtures/doubles.js';
 
 const SHAPES = ['256x3072x3072', '512x1024x1024', '1000x1024x2048'];
 const tmp = () => mkdtemp(join(tmpdir(), 'svdq-tune-'));
@@ -45,19 +49,21 @@ describe('tune (model mode, fake compiler)', () => {
   it('compiles only the best few candidates per shape, not the space', async () => {
     const compiler = fakeCompiler();
     await tune({ ...base, db: join(await tmp(), 'db.json'), shapes: ['4096x3072x3072'], compiler, topK: 3, actTopK: 2 });
-    expect(compiler.calls.length).toBe(5);
+    // top-3 GEMMs + the default tile + the reference engine's tile (baseline) + 2 activation kernels
+    expect(compiler.calls.length).toBe(7);
   });
 
   it('drops candidates that spill or fail to compile and takes the next ones', async () => {
     const target = resolveGpu('sm_89');
     const job = buildJobs(target, { shapes: ['4096x3072x3072'] })[0];
-    const ranked = gemmCandidates(job.spec, job.problem, target).ranked.map((c) => c.plan.uri);
+    const ranked = compileOrder(gemmCandidates(job.spec, job.problem, target).ranked).map((c) => c.plan.uri);
     const bad = new Set(ranked.slice(0, 3));
     const compiler = fakeCompiler({ spill: (u) => u === ranked[0] || u === ranked[1], fail: (u) => u === ranked[2] });
     const r = await tune({ ...base, db: join(await tmp(), 'db.json'), shapes: ['4096x3072x3072'], compiler, topK: 3 });
     const rec = r.records[0];
     expect(bad.has(rec.gemmUri)).toBe(false);
-    expect(ranked.slice(3, 6)).toContain(rec.gemmUri);
+    // The next round's candidates, or the job's default tile (always compiled).
+    expect([...ranked.slice(3, 6), rec.defaultTile!.gemmUri]).toContain(rec.gemmUri);
     expect(rec.resources.gemm.spillBytes).toBe(0);
     const status = new Map(rec.candidates.map((c) => [c.gemmUri, c.status]));
     expect(status.get(ranked[0])).toBe('spills');
@@ -133,6 +139,64 @@ describe('tune (model mode, fake compiler)', () => {
     const r = await tune({ ...base, mode: 'auto', db: join(await tmp(), 'db.json'), shapes: ['256x1024x1024'], compiler: fakeCompiler() });
     expect(r.mode).toBe('model');
     expect(r.modeReason).toMatch(/no GPU/);
+  });
+});
+
+describe('tune (model mode, compiled counts from a fake inspector)', () => {
+  it('records the baseline, the ratio, the default tile and counts; totals a FLUX.1-dev forward', async () => {
+    const inspector = fakeInspector();
+    const r = await tune({ ...base, db: join(await tmp(), 'db.json'), compiler: fakeCompiler(), inspector, topK: 2, actTopK: 1 });
+    expect(r.failures).toEqual([]);
+    expect(r.records.length).toBe(12);
+    for (const rec of r.records) {
+      expect(rec.baseline?.label).toBe('predicted');
+      expect(rec.baseline!.gemmUri).toMatch(/_m256n128k64_w8x1_s2_(reg|smem)_f16acc_/);
+      expect(rec.baseline!.paddedM % 256).toBe(0);
+      expect(rec.vsBaseline).toBeCloseTo(rec.baseline!.timeUs / rec.predictedTimeUs!, 9);
+      expect(rec.mainLoop?.counts).toBe('sass');
+      expect(rec.countPerForward).toBeGreaterThan(0);
+      // The chosen tile has no more instr/MMA than the default unless the record says why.
+      const more = rec.mainLoop!.instrPerMma > rec.defaultTile!.mainLoop!.instrPerMma;
+      expect(more ? rec.defaultTile!.why : undefined, rec.layers[0]).toEqual(more ? expect.stringMatching(/but predicted/) : undefined);
+      // A GEMM-only layer (fc2: no activation kernel) is labelled by its largest predicted term.
+      const t = rec.predictedTerms!;
+      const terms: [string, number][] = [['compute', t.tensorUs], ['issue', t.issueUs], ['pipe', t.pipeUs], ['lowrank', t.lowrankUs], ['memory', t.memoryUs], ['launch', t.launchUs]];
+      if (rec.actUri === null) expect(rec.timing.bound).toBe(terms.reduce((a, b) => (b[1] > a[1] ? b : a))[0]);
+    }
+    const totals = r.totals!;
+    const sum = r.records.reduce((s, x) => s + x.predictedTimeUs! * x.countPerForward!, 0);
+    expect(totals.modelTotalUs).toBeCloseTo(sum, 6);
+    expect(totals.vsBaseline).toBeCloseTo(totals.modelTotalBaselineUs / totals.modelTotalUs, 9);
+    // 19 double-stream blocks × 2 streams × 4 layers + 38 single-stream × 4 layers = 304 GEMMs per forward.
+    expect(r.records.reduce((s, x) => s + x.countPerForward!, 0)).toBe(304);
+    expect(totals.byKind.map((k) => k.kind)).toEqual(['attn_out', 'mlp_fc1', 'mlp_fc2', 'qkv']);
+    // --json carries the documented names.
+    const json = tuneJson(r);
+    expect(json.modelTotalUs).toBe(totals.modelTotalUs);
+    expect(json.modelTotalBaselineUs).toBe(totals.modelTotalBaselineUs);
+    expect(json.vsBaseline).toBe(totals.vsBaseline);
+    for (const x of json.records) {
+      expect(x.baseline?.label).toBe('predicted');
+      expect(x.vsBaseline).toBeGreaterThan(0);
+      expect(x.mainLoop?.instrPerMma).toBeGreaterThan(0);
+    }
+  });
+
+  it('prices fc2 with the lora_act slices its fc1 producer wrote', async () => {
+    const r = await tune({ ...base, db: join(await tmp(), 'db.json'), compiler: fakeCompiler(), inspector: fakeInspector(), topK: 1, actTopK: 1 });
+    const fc1 = r.records.find((x) => x.layers.includes('double.img.mlp_fc1'))!;
+    const fc2 = r.records.find((x) => x.layers.includes('double.img.mlp_fc2'))!;
+    expect(fc2.actUri).toBeNull();
+    const blockN = Number(/_m\d+n(\d+)k/.exec(fc1.gemmUri)![1]);
+    const target = resolveGpu('sm_89');
+    const parsed = parseUri(fc2.gemmUri);
+    if (parsed.kind !== 'gemm') throw new Error('fc2 URI is not a GEMM');
+    const plan = planGemm(parsed.spec, parsed.tile, target);
+    const compiled = (await fakeInspector()([plan], target)).get(plan.uri)!;
+    const use = { registers: fc2.resources.gemm.registers, smemBytes: fc2.resources.gemm.smemBytes };
+    const at = (slices: number) => estimateGemmPlan(plan, fc2.shape, target, use, { compiled, slices });
+    expect(fc2.predictedTerms!.memoryUs).toBeCloseTo(at(12288 / blockN).memoryUs, 6);
+    expect(at(12288 / blockN).memoryUs).toBeGreaterThan(at(1).memoryUs);
   });
 });
 
