@@ -68,7 +68,8 @@ bool find_allocation(std::uintptr_t p, AllocView& out, std::string* nearest) {
 static const Allocation* containing(const void* p, std::size_t n) {
   const auto a = reinterpret_cast<std::uintptr_t>(p);
   const Allocation* al = lookup(a);
-  return al && a + n <= al->base + al->size ? al : nullptr;
+  // n <= end - a, not a + n <= end: a + n wraps for n near SIZE_MAX (issue 15: a segfault in memmove).
+  return al && n <= al->base + al->size - a ? al : nullptr;
 }
 
 }  // namespace svdq::emu::detail
@@ -93,6 +94,7 @@ void set_last_error(cudaError_t e) {
 cudaError_t cudaMalloc(void** ptr, std::size_t bytes) {
   if (!ptr) return fail(cudaErrorInvalidValue, "cudaMalloc(nullptr)");
   std::lock_guard<std::mutex> lock(device_mutex());
+  if (bytes > (std::size_t(1) << 48)) return fail(cudaErrorMemoryAllocation, "cudaMalloc (more than 2^48 bytes)");  // no wrap below
   const std::size_t rounded = (std::max<std::size_t>(bytes, 1) + 255) / 256 * 256;
   void* p = std::aligned_alloc(256, rounded);
   auto* shadow = static_cast<std::uint8_t*>(std::calloc(std::max<std::size_t>(bytes, 1), 1));

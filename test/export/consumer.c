@@ -4,7 +4,9 @@
  *   consumer run    CKPT PREFIX X.bin M Y.bin
  *   consumer append CKPT PREFIX ADAPTER X.bin M Y.bin SCALE   (appends ADAPTER.lora_down/up, then rescales)
  *   consumer misuse CKPT PREFIX                                (bad calls: errors, nothing launched)
+ *   consumer sizes CKPT PREFIX                                 (every size argument at 0, -1, INT_MAX, SIZE_MAX)
  */
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,11 +211,77 @@ static void misuse(void) {
   printf("misuse: %d checks passed\n", g_checks);
 }
 
+/* Every size argument of the ABI at 0, -1, INT_MAX, INT_MIN and SIZE_MAX (issue 15): an error with a
+ * message, never a crash, a hang or a launch. */
+static void sizes(void) {
+  svdq_layer_t* layer = NULL;
+  svdq_layer_desc_t d;
+  const int ints[] = {0, -1, INT_MAX, INT_MIN, INT_MAX - 15, -16};
+  for (size_t i = 0; i < sizeof ints / sizeof ints[0]; ++i) {
+    const int v = ints[i];
+    d = g_desc; d.N = v; if (svdq_layer_create(&d, &layer) == SVDQ_OK || !svdq_last_error()[0]) die("create accepted N");
+    d = g_desc; d.K = v; if (svdq_layer_create(&d, &layer) == SVDQ_OK || !svdq_last_error()[0]) die("create accepted K");
+    d = g_desc; d.group = v; if (svdq_layer_create(&d, &layer) == SVDQ_OK || !svdq_last_error()[0]) die("create accepted group");
+    d = g_desc; d.rank = v; if (v != 0 && (svdq_layer_create(&d, &layer) == SVDQ_OK || !svdq_last_error()[0])) die("create accepted rank");
+    d = g_desc; d.act_unsigned = v; if (v != 0 && (svdq_layer_create(&d, &layer) == SVDQ_OK || !svdq_last_error()[0])) die("create accepted act_unsigned");
+    printf("create size %d: refused\n", v);
+  }
+  d = g_desc; d.act_unsigned = 7; EXPECT(svdq_layer_create(&d, &layer), SVDQ_ERR_INVALID_ARG);
+  d = g_desc; d.N = 1 << 20; d.K = 1 << 12; EXPECT(svdq_layer_create(&d, &layer), SVDQ_ERR_INVALID_ARG);
+  if (layer != NULL) die("a failed create left a layer");
+  EXPECT(svdq_layer_create(&g_desc, &layer), SVDQ_OK);
+  size_t ws = 0;
+  EXPECT(svdq_layer_workspace_size(layer, -1, &ws), SVDQ_ERR_INVALID_ARG);
+  EXPECT(svdq_layer_workspace_size(layer, INT_MIN, &ws), SVDQ_ERR_INVALID_ARG);
+  EXPECT(svdq_layer_workspace_size(layer, INT_MAX, &ws), SVDQ_ERR_INVALID_ARG);
+  void *x = NULL, *y = NULL, *w = NULL;
+  EXPECT(svdq_device_alloc(4096, &x), SVDQ_OK);
+  EXPECT(svdq_device_alloc(4096, &y), SVDQ_OK);
+  EXPECT(svdq_device_alloc(4096, &w), SVDQ_OK);
+  /* workspace_bytes = SIZE_MAX passes the workspace check: the row-count and grid checks must still refuse */
+  const int ms[] = {0, -1, INT_MIN, INT_MAX, 2147483547, 65535 * 128 + 1};
+  for (size_t i = 0; i < sizeof ms / sizeof ms[0]; ++i)
+    EXPECT(svdq_layer_run(layer, ms[i], x, y, w, SIZE_MAX, NULL), SVDQ_ERR_INVALID_ARG);
+  float scale[4] = {1, 1, 1, 1};
+  const int ranks[] = {0, -1, INT_MIN, INT_MAX, INT_MAX - 15, 2147483632};
+  for (size_t i = 0; i < sizeof ranks / sizeof ranks[0]; ++i) {
+    svdq_status_t s = svdq_layer_append_lora(layer, ranks[i], g_desc.lora_down, g_desc.lora_up, scale); /* 4 floats only */
+    if (s == SVDQ_OK || !svdq_last_error()[0]) die("append_lora accepted a rank");
+    printf("append_lora rank %d -> %d: %s\n", ranks[i], s, svdq_last_error());
+  }
+  const int fc[][2] = {{0, 0}, {-1, 1}, {0, -1}, {INT_MAX, 1}, {1, INT_MAX}, {INT_MAX, INT_MAX}, {INT_MIN, INT_MAX}, {1, 2}};
+  for (size_t i = 0; i < sizeof fc / sizeof fc[0]; ++i)
+    EXPECT(svdq_layer_set_lora_scales(layer, fc[i][0], fc[i][1], scale), SVDQ_ERR_INVALID_ARG);
+  EXPECT(svdq_layer_set_lora_scales(layer, 1, 1, scale), SVDQ_OK);
+  void* p = NULL;
+  EXPECT(svdq_device_alloc(0, &p), SVDQ_ERR_INVALID_ARG);
+  EXPECT(svdq_device_alloc(SIZE_MAX, &p), SVDQ_ERR_OUT_OF_MEMORY);
+  EXPECT(svdq_device_alloc(SIZE_MAX / 2, &p), SVDQ_ERR_OUT_OF_MEMORY);
+  if (p != NULL) die("a failed alloc returned a pointer");
+  unsigned char host[64] = {0};
+  const size_t bytes[] = {SIZE_MAX, SIZE_MAX - 8, (size_t)INT_MAX, 4097};
+  for (size_t i = 0; i < sizeof bytes / sizeof bytes[0]; ++i) {
+    EXPECT(svdq_copy_to_device(x, host, bytes[i]), SVDQ_ERR_LAUNCH);
+    EXPECT(svdq_copy_to_host(host, x, bytes[i]), SVDQ_ERR_LAUNCH);
+  }
+  EXPECT(svdq_copy_to_device(x, host, 0), SVDQ_OK);
+  EXPECT(svdq_copy_to_device((char*)x + 4090, host, 8), SVDQ_ERR_LAUNCH);
+  svdq_device_free(x);
+  svdq_device_free(y);
+  svdq_device_free(w);
+  svdq_layer_destroy(layer);
+  printf("sizes: %d checks passed\n", g_checks);
+}
+
 int main(int argc, char** argv) {
   if (argc < 4) die("usage: consumer run|append|misuse CKPT PREFIX ...");
   if (svdq_abi_version() != SVDQ_ABI_VERSION) die("ABI version mismatch");
   open_checkpoint(argv[2]);
   describe(argv[3]);
+  if (strcmp(argv[1], "sizes") == 0) {
+    sizes();
+    return 0;
+  }
   if (strcmp(argv[1], "misuse") == 0) {
     misuse();
     return 0;

@@ -121,6 +121,19 @@ describe('dist/ from svdq-codegen build (emulator flavour)', () => {
     expect(r.launches).toEqual([]);
   });
 
+  it('every size argument at 0, -1, INT_MAX, INT_MIN, SIZE_MAX is refused with a message: no crash, hang or launch', async () => {
+    const r = await runConsumer(['sizes', ckpt.file, 'blocks.0.attn.to_q']);
+    expect(r.stderr).toBe('');
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/sizes: \d+ checks passed/);
+    expect(r.stdout).toContain('act_unsigned = 7 must be 0 or 1');
+    expect(r.stdout).toMatch(/M = 8388481 needs \d+ row blocks of \d+; this kernel's grid allows at most 65535/);
+    expect(r.stdout).toContain('M = 2147483647 gives more than 2^31 elements');
+    expect(r.stdout).toMatch(/groups \[1, 2147483648\) are outside the layer's 2 16-rank groups/);
+    expect(r.stdout).toMatch(/append_lora rank 2147483632 -> \d+: .*32 \+ 2147483632 = 2147483664 exceeds the largest compiled rank 32/);
+    expect(r.launches).toEqual([]);
+  }, 60_000);
+
   it('Python consumer (ctypes + numpy) runs the packed layer and matches the reference', async () => {
     const M = 33;
     const x = await writeInput(path.join(dir, 'xp.bin'), M, 128, 23);
