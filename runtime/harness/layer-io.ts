@@ -10,6 +10,7 @@ import type { LayerInputs } from '../reference/layer.js';
 import type { LogicalLayer } from '../../numerics/logical.js';
 import { quantizeWeights } from '../reference/quantize.js';
 import { toFloat64, type Tensor } from '../../numerics/tensors.js';
+import { validateFloatWeights } from './validate-layer.js';
 
 export interface LayerFile {
   inputs: LayerInputs;
@@ -79,7 +80,9 @@ export async function readLayerFile(file: string, options: { group?: Int4Format[
       N = wi.shape[0];
       shapeIs(wi, [N, K], '[N,K]');
       format = { kind: 'int4', group: options.group ?? 64, scaleDtype: dtype };
-      const q = quantizeWeights(await floatOf(wi), N, K, format);
+      const w = await floatOf(wi);
+      validateFloatWeights(w, K, `${file}: tensor 'weight'`);
+      const q = quantizeWeights(w, N, K, format);
       qweight = q.codes as Int8Array;
       wscales = q.scales as Uint16Array;
     } else {

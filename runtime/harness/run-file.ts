@@ -16,6 +16,7 @@ import { requireGpu } from './gpu.js';
 import type { Backend, TimingRequest } from './harness.js';
 import { readLayerFile, writeLayerOutput, type LayerFile } from './layer-io.js';
 import { runLayer } from './run-layer.js';
+import { actConfigProblems, validateLayerValues } from './validate-layer.js';
 
 export interface RunFileOptions {
   gpu: string;
@@ -75,6 +76,8 @@ function tilesFor(spec: KernelSpec, target: Target, gemm: GemmTile | undefined, 
     const parsed = parseUri(actConfig);
     if (parsed.kind !== 'act') throw new UserError(`--act-config: '${actConfig}' is not an activation-kernel URI (act_…)`);
     if (parsed.arch !== target.arch) throw new UserError(`--act-config: '${actConfig}' is built for ${parsed.arch} but --gpu is ${target.arch}`);
+    const problems = actConfigProblems(parsed.spec, spec);
+    if (problems.length) throw new UserError(`--act-config ${actConfig} does not fit the layer: the config has ${problems.join('; ')}`);
     act = parsed.tile;
   }
   return { gemm: gemm ?? defaults.gemm, act };
@@ -105,6 +108,7 @@ export async function runLayerFile(o: RunFileOptions): Promise<RunFileResult> {
   const target = o.allowSlowInt4 ? withSlowInt4(resolveGpu(o.gpu)) : resolveGpu(o.gpu);
   if (o.backend === 'gpu') await requireGpu(target.arch); // before reading or building anything
   const file = await readLayerFile(o.input, { group: o.group });
+  validateLayerValues(file.inputs.layer, (t) => `${o.input}: tensor '${t}'`); // the same rules as pack's
   let spec = specFromFile(file);
   let gemm: GemmTile | undefined;
   if (o.config) {
