@@ -1,11 +1,13 @@
 // The tuning database file: read with validation, updated by read-merge-write under a lock and written
 // atomically (temp file + rename), so a run killed half-way leaves every finished record on disk and
 // two runs on one database never lose each other's records (anchors.md §1d, §9).
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { makeDirsAsync } from '../codegen/paths.js';
 import { dirname } from 'node:path';
 import lockfile from 'proper-lockfile';
 import writeFileAtomic from 'write-file-atomic';
 import { UserError } from '../dsl/errors.js';
+import { dbProblems } from './db-check.js';
 import { DB_SCHEMA, DB_VERSION, emptyDb, sortRecords, TuneDbSchema, type TuneDb, type TuneRecord } from './records.js';
 
 /** Reads and validates a database; a missing file is an empty database. Problems name the file. */
@@ -20,7 +22,7 @@ export async function readDb(path: string): Promise<TuneDb> {
   return parseDb(text, path);
 }
 
-export function parseDb(text: string, path: string): TuneDb {
+export function parseDb(text: string, path: string, o: { semantics?: boolean } = {}): TuneDb {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -44,7 +46,35 @@ export function parseDb(text: string, path: string): TuneDb {
     if (seen.has(r.key)) throw new UserError(`tuning database ${path}: record key ${JSON.stringify(r.key)} appears twice`);
     seen.add(r.key);
   }
+  // Semantics: what tune and build would trip over later, reported now, naming the file.
+  const problems = o.semantics === false ? [] : dbProblems(parsed.data.records);
+  if (problems.length) {
+    const more = problems.length > 3 ? ` (and ${problems.length - 3} more; \`svdq-codegen db check ${path}\` lists them all)` : '';
+    throw new UserError(`tuning database ${path}: ${problems.slice(0, 3).join('; ')}${more}`);
+  }
   return parsed.data;
+}
+
+/**
+ * `db check`: every problem of one file (schema, version, duplicate keys, then each record's
+ * semantics), never stopping at the first. A missing file is a problem here, not an empty database.
+ */
+export async function checkDbFile(path: string): Promise<{ db?: TuneDb; problems: string[] }> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return { problems: [code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a folder, not a database file' : `cannot be read (${(e as Error).message})`] };
+  }
+  let db: TuneDb;
+  try {
+    db = parseDb(text, path, { semantics: false });
+  } catch (e) {
+    if (!(e instanceof UserError)) throw e;
+    return { problems: [e.message.replace(`tuning database ${path}: `, '')] };
+  }
+  return { db, problems: dbProblems(db.records) };
 }
 
 /** Union by key; for a key present in both, the record created later wins (a re-tune replaces). */
@@ -63,13 +93,13 @@ export function serializeDb(db: TuneDb): string {
 
 /** Writes a whole database atomically (no lock; for fresh output files such as `db merge --out`). */
 export async function writeDb(path: string, db: TuneDb): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+  await makeDirsAsync(dirname(path)); // not mkdir -p: it spins forever on /proc/nope
   await writeFileAtomic(path, serializeDb(db));
 }
 
 /** Runs `fn` holding the database's lock (a `<path>.lock` directory; stale after 10 s). */
 export async function withDbLock<T>(path: string, fn: () => Promise<T>): Promise<T> {
-  await mkdir(dirname(path), { recursive: true });
+  await makeDirsAsync(dirname(path)); // not mkdir -p: it spins forever on /proc/nope
   const release = await lockfile.lock(path, {
     realpath: false,
     stale: 10_000,

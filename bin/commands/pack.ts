@@ -1,6 +1,7 @@
 // `svdq-codegen pack --from nunchaku|logical IN.safetensors --out OUT.safetensors [--format int4|nvfp4]`:
 // converts a checkpoint into the canonical packed layout (export/pack/pack.ts), streaming layer by layer.
 import type { Command } from 'commander';
+import { checkInputFile, checkOutputFile } from '../../codegen/paths.js';
 import { UserError } from '../../dsl/errors.js';
 import { packCheckpoint, parseShapeOption, type PackFormatKind, type PackSource } from '../../export/pack/pack.js';
 
@@ -24,6 +25,8 @@ export function register(program: Command): void {
     .option('--dtype <dtype>', 'layer dtype when no 16-bit tensor tells it (fp16 or bf16)', oneOf('--dtype', ['fp16', 'bf16'] as const))
     .option('--shape <prefix=NxK>', 'Nunchaku: real shape of a layer padded to 128 (repeatable)', collect)
     .action(async (input: string, o) => {
+      checkInputFile(input, 'pack', 'checkpoint');
+      checkOutputFile(o.out, '--out');
       const progress = process.stderr.isTTY ? (done: number, total: number, p: string) => process.stderr.write(`\r${done}/${total} ${p}\x1b[K`) : undefined;
       const r = await packCheckpoint({ from: o.from, input, output: o.out, format: o.format, dtype: o.dtype, shapes: parseShapeOption(o.shape ?? []), onLayer: progress });
       if (progress) process.stderr.write('\r\x1b[K');
