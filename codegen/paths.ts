@@ -3,7 +3,7 @@
 // removed: this catches read-only disks, /proc and /sys, which permission bits alone do not). Input
 // paths named by an option must exist and be files. Every failure is a UserError naming the option.
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../dsl/errors.js';
 
@@ -59,15 +59,25 @@ export async function makeDirsAsync(dir: string): Promise<void> {
   makeDirs(dir);
 }
 
-/** Creates `dir` (and parents) and proves a file can be created in it; messages name `shown`. */
+/**
+ * Proves a file can be created in `dir` without creating anything that stays: the probe goes into
+ * `dir` when it exists, else into its nearest existing ancestor (the folders are made later, by the
+ * writer). Messages name `shown`.
+ */
 export function checkWritableDir(dir: string, flag: string, shown: string = dir): void {
   const abs = path.resolve(dir);
   const anc = existingAncestor(abs);
   if (!statSync(anc).isDirectory()) throw new UserError(`${flag} ${shown}: cannot write there: ${anc} is a file, not a folder`);
-  try {
-    makeDirs(abs);
-  } catch (e) {
-    throw new UserError(`${flag} ${shown}: cannot create the folder ${abs}: ${why(e)}`);
+  if (anc !== abs) {
+    // A folder that cannot exist (/proc/nope) or a read-only disk: refused here, not by a writer later.
+    const probeDir = path.join(anc, `.svdq-probe-${process.pid}-${randomBytes(4).toString('hex')}`);
+    try {
+      mkdirSync(probeDir);
+      rmdirSync(probeDir);
+    } catch (e) {
+      throw new UserError(`${flag} ${shown}: cannot create the folder ${abs}: ${why(e)}`);
+    }
+    return;
   }
   const probe = path.join(abs, `.svdq-probe-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {

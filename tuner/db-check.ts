@@ -5,6 +5,7 @@
 import { actTileProblems } from '../codegen/plan/act.js';
 import { gemmTileProblems } from '../codegen/plan/gemm.js';
 import { parseUri } from '../codegen/uri.js';
+import { withSlowInt4 } from '../dsl/compat.js';
 import { isUserError } from '../dsl/errors.js';
 import { resolveGpu } from '../dsl/targets.js';
 import type { Target } from '../dsl/types.js';
@@ -18,7 +19,9 @@ export function recordProblems(r: TuneRecord): string[] {
   const p: string[] = [];
   let target: Target | undefined;
   try {
-    target = resolveGpu(r.target.id);
+    // A record for INT4 on sm_90 can only come from --allow-slow-int4: plan it the same way.
+    const resolved = resolveGpu(r.target.id);
+    target = resolved.arch === 'sm_90' ? withSlowInt4(resolved) : resolved;
     if (target.id !== r.target.id) p.push(`target.id '${r.target.id}' is not a target id (it resolves to '${target.id}')`);
     else if (target.arch !== r.target.arch) p.push(`target.arch '${r.target.arch}' is not ${r.target.id}'s arch ${target.arch}`);
   } catch (e) {

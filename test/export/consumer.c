@@ -4,6 +4,7 @@
  *   consumer run    CKPT PREFIX X.bin M Y.bin
  *   consumer append CKPT PREFIX ADAPTER X.bin M Y.bin SCALE   (appends ADAPTER.lora_down/up, then rescales)
  *   consumer misuse CKPT PREFIX                                (bad calls: errors, nothing launched)
+ *   consumer fuzz CKPT PREFIX < calls                          (one ABI call per line: OP A B)
  *   consumer sizes CKPT PREFIX                                 (every size argument at 0, -1, INT_MAX, SIZE_MAX)
  */
 #include <limits.h>
@@ -273,11 +274,71 @@ static void sizes(void) {
   printf("sizes: %d checks passed\n", g_checks);
 }
 
+/* Fuzz mode: one call per stdin line "OP A B" (decimal; A, B as 64-bit, truncated to the argument's
+ * type like a C caller would), one status per stdout line. Layer-creating calls destroy what they made. */
+static void fuzz(void) {
+  svdq_layer_t* layer = NULL;
+  if (svdq_layer_create(&g_desc, &layer) != SVDQ_OK) die("fuzz: the base layer does not create");
+  void* buf = NULL;
+  if (svdq_device_alloc(4096, &buf) != SVDQ_OK) die("fuzz: alloc");
+  unsigned char host[4096];
+  memset(host, 0, sizeof host);
+  if (svdq_copy_to_device(buf, host, sizeof host) != SVDQ_OK) die("fuzz: copy");
+  char op[32];
+  long long a, b;
+  while (scanf("%31s %lld %lld", op, &a, &b) == 3) {
+    svdq_status_t s = SVDQ_ERR_INTERNAL;
+    char msg[512] = "";
+    svdq_layer_desc_t d = g_desc;
+    svdq_layer_t* made = NULL;
+    size_t ws = 0;
+    void* p = NULL;
+    if (strcmp(op, "create") == 0) {
+      switch ((int)(b & 7)) {
+        case 0: d.N = (int)a; break;
+        case 1: d.K = (int)a; break;
+        case 2: d.rank = (int)a; break;
+        case 3: d.group = (int)a; break;
+        case 4: d.act_unsigned = (int)a; break;
+        default: d.epilogue = (unsigned)a; break;
+      }
+      s = svdq_layer_create(&d, &made);
+      snprintf(msg, sizeof msg, "%s", svdq_last_error());
+      svdq_layer_destroy(made); /* clears the message: keep it first */
+    } else if (strcmp(op, "ws") == 0) {
+      s = svdq_layer_workspace_size(layer, (int)a, &ws);
+    } else if (strcmp(op, "run") == 0) {
+      /* an honest caller: workspace_bytes never exceeds the real buffer (4096 bytes) */
+      s = svdq_layer_run(layer, (int)a, buf, buf, buf, (size_t)b < 4096 ? (size_t)b : 4096, NULL);
+    } else if (strcmp(op, "append") == 0) {
+      s = svdq_layer_append_lora(layer, (int)a, g_desc.lora_down, g_desc.lora_up, NULL);
+    } else if (strcmp(op, "scales") == 0) {
+      float sc[2] = {1, 1};
+      s = svdq_layer_set_lora_scales(layer, (int)a, (int)b, sc);
+    } else if (strcmp(op, "alloc") == 0) {
+      s = svdq_device_alloc((size_t)a, &p);
+      snprintf(msg, sizeof msg, "%s", svdq_last_error());
+      svdq_device_free(p);
+    } else if (strcmp(op, "copy") == 0) {
+      s = (b & 1) ? svdq_copy_to_host(host, buf, (size_t)a) : svdq_copy_to_device(buf, host, (size_t)a);
+    }
+    if (!msg[0]) snprintf(msg, sizeof msg, "%s", svdq_last_error());
+    printf("%d %s\n", (int)s, s == SVDQ_OK ? "" : msg);
+  }
+  if (svdq_layer_rank(layer) != g_desc.rank) die("fuzz: a rejected append changed the rank");
+  svdq_device_free(buf);
+  svdq_layer_destroy(layer);
+}
+
 int main(int argc, char** argv) {
   if (argc < 4) die("usage: consumer run|append|misuse CKPT PREFIX ...");
   if (svdq_abi_version() != SVDQ_ABI_VERSION) die("ABI version mismatch");
   open_checkpoint(argv[2]);
   describe(argv[3]);
+  if (strcmp(argv[1], "fuzz") == 0) {
+    fuzz();
+    return 0;
+  }
   if (strcmp(argv[1], "sizes") == 0) {
     sizes();
     return 0;
