@@ -55,6 +55,16 @@ export function tuneJson(r: TuneResult) {
   };
 }
 
+/**
+ * The dispatch header a run writes: --dispatch, else per shard `<db dir>/dispatch/<id>.shard-i-of-n.h`
+ * (the shards of one run share a database; a shared header was rewritten by each, racing), else
+ * undefined (tune's default, `<db dir>/dispatch/<id>.h`).
+ */
+export function dispatchPathFor(db: string, targetId: string, shard: { index: number; count: number } | undefined, given?: string): string | undefined {
+  if (given) return given;
+  return shard ? path.join(path.dirname(db), 'dispatch', `${targetId}.shard-${shard.index}-of-${shard.count}.h`) : undefined;
+}
+
 export function register(program: Command): void {
   program
     .command('tune')
@@ -88,7 +98,7 @@ export function register(program: Command): void {
       const db: string = o.db ?? defaultDbPath(target);
       checkOutputFile(db, '--db');
       // Each shard writes its own dispatch header: the shards of one run share a database, not a header.
-      const dispatch: string | undefined = o.dispatch ?? (o.shard ? path.join(path.dirname(db), 'dispatch', `${target.id}.shard-${o.shard.index}-of-${o.shard.count}.h`) : undefined);
+      const dispatch = dispatchPathFor(db, target.id, o.shard, o.dispatch);
       if (dispatch) checkOutputFile(dispatch, '--dispatch');
       else checkWritableDir(path.join(path.dirname(db), 'dispatch'), '--db (its dispatch/ folder)');
       if (o.report !== false) checkOutputFile(reportPathFor(db), '--db (its HTML report)');

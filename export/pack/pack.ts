@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../../dsl/errors.js';
+import { MAX_RANK } from '../../dsl/lowrank.js';
 import type { Dtype16 } from '../../dsl/types.js';
 import { REPO_ROOT } from '../../codegen/cache.js';
 import { LAYOUT_VERSION, packLayer, type PackedLayer } from '../../codegen/layouts.js';
@@ -101,6 +102,8 @@ export async function packCheckpoint(o: PackOptions): Promise<PackResult> {
     const known = new Set(groups.map((g) => g.prefix));
     for (const p of Object.keys(o.shapes ?? {})) if (!known.has(p)) throw new UserError(`--shape: no layer '${p}' in ${o.input}`);
     const infos = groups.map((g) => inferLayer(g, o.from, o));
+    // Issue 15: rank 1040 was packed although no kernel takes more than MAX_RANK (the header tells it).
+    for (const i of infos) if (i.rank > MAX_RANK) throw new UserError(`layer '${i.prefix}': rank ${i.rank} exceeds the maximum ${MAX_RANK} (lora_down has ${i.rank} rows)`);
     // Plan: layers in the order their first tensor appears, pass-through tensors after them.
     const planned: PlannedTensor[] = [];
     for (const info of infos) planned.push(...outputTensors(info));

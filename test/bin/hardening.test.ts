@@ -6,6 +6,7 @@ import path from 'node:path';
 import chalk from 'chalk';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../bin/cli.js';
+import { dispatchPathFor } from '../../bin/commands/tune.js';
 import { wrapUri } from '../../bin/commands/verify.js';
 import { serializeDb } from '../../tuner/db.js';
 import { emptyDb } from '../../tuner/records.js';
@@ -195,6 +196,14 @@ describe('smaller items', () => {
       if (tty) Object.defineProperty(process.stderr, 'isTTY', tty);
       else delete (process.stderr as { isTTY?: boolean }).isTTY;
     }
+  });
+  it('each --shard writes its own dispatch header (the Slurm recipe\'s tasks raced on one)', () => {
+    const a = dispatchPathFor('/db/tune.json', 'rtx4090', { index: 0, count: 8 });
+    const b = dispatchPathFor('/db/tune.json', 'rtx4090', { index: 7, count: 8 });
+    expect(a).toBe('/db/dispatch/rtx4090.shard-0-of-8.h');
+    expect(b).not.toBe(a);
+    expect(dispatchPathFor('/db/tune.json', 'rtx4090', undefined)).toBeUndefined(); // tune's default header
+    expect(dispatchPathFor('/db/tune.json', 'rtx4090', { index: 0, count: 8 }, '/x.h')).toBe('/x.h');
   });
   it('verify wraps URIs at their _ separators, never mid-token', () => {
     const uri = 'w4a4_int4g64_bf16_r32_m128n128k64_w2x4_s3_smem_f32acc_sm89_bias-lora-gelu-qnext.int4u4g64.r32';
