@@ -19,6 +19,16 @@ const GEMM_CANDIDATES: readonly GemmTile[] = [
   { blockM: 64, blockN: 128, blockK: 64, warpsM: 2, warpsN: 2, stages: 2, staging: 'reg', accum: 'f32' },
   { blockM: 64, blockN: 64, blockK: 64, warpsM: 2, warpsN: 2, stages: 2, staging: 'reg', accum: 'f32' },
   { blockM: 32, blockN: 32, blockK: 64, warpsM: 1, warpsN: 1, stages: 1, staging: 'reg', accum: 'f32' },
+  // INT4 group 128 needs blockK a multiple of 128 (one scale per K step): the same shapes at blockK 128,
+  // last so every spec that had a default keeps it (issue 15: group 128 had none on any target).
+  { blockM: 128, blockN: 128, blockK: 128, warpsM: 2, warpsN: 4, stages: 2, staging: 'smem', accum: 'f32' },
+  { blockM: 128, blockN: 128, blockK: 128, warpsM: 4, warpsN: 2, stages: 2, staging: 'smem', accum: 'f32' },
+  { blockM: 64, blockN: 128, blockK: 128, warpsM: 2, warpsN: 2, stages: 2, staging: 'smem', accum: 'f32' },
+  { blockM: 64, blockN: 64, blockK: 128, warpsM: 2, warpsN: 2, stages: 2, staging: 'smem', accum: 'f32' },
+  { blockM: 64, blockN: 128, blockK: 128, warpsM: 2, warpsN: 2, stages: 2, staging: 'reg', accum: 'f32' },
+  { blockM: 64, blockN: 64, blockK: 128, warpsM: 2, warpsN: 2, stages: 2, staging: 'reg', accum: 'f32' },
+  { blockM: 32, blockN: 64, blockK: 128, warpsM: 2, warpsN: 1, stages: 2, staging: 'reg', accum: 'f32' }, // sm_75 + qnext
+  { blockM: 32, blockN: 32, blockK: 128, warpsM: 1, warpsN: 1, stages: 1, staging: 'reg', accum: 'f32' },
 ];
 
 const ACT_CANDIDATES: readonly ActTile[] = [

@@ -52,6 +52,29 @@ function isNonNegInt(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
 
+/** The first key that occurs twice in the top-level object of valid JSON text (undefined: none). */
+export function repeatedTopLevelKey(text: string): string | undefined {
+  const seen = new Set<string>();
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '{' || c === '[') depth++;
+    else if (c === '}' || c === ']') depth--;
+    else if (c === '"') {
+      const start = i;
+      for (i++; text[i] !== '"'; i++) if (text[i] === '\\') i++;
+      if (depth !== 1) continue;
+      let j = i + 1;
+      while (j < text.length && /\s/.test(text[j])) j++;
+      if (text[j] !== ':') continue;
+      const key = JSON.parse(text.slice(start, i + 1)) as string;
+      if (seen.has(key)) return key;
+      seen.add(key);
+    }
+  }
+  return undefined;
+}
+
 /**
  * Validates a header (JSON bytes) against the size of the data buffer that follows it. Offsets must be
  * sorted, contiguous from 0 and cover the buffer exactly (no gaps, no overlap), and each tensor's span
@@ -68,6 +91,9 @@ export function parseHeader(json: Uint8Array, dataBytes: number, file: string): 
     return fail(`header is not UTF-8 JSON (${(e as Error).message})`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return fail('header is not a JSON object');
+  // JSON.parse keeps the last of two equal keys: a repeated tensor name would silently hide a tensor.
+  const repeated = repeatedTopLevelKey(new TextDecoder().decode(json));
+  if (repeated !== undefined) return fail(`tensor name ${JSON.stringify(repeated)} appears twice in the header`);
   let metadata: Record<string, string> = {};
   const tensors: StTensorInfo[] = [];
   for (const [name, entry] of Object.entries(parsed as Record<string, unknown>)) {

@@ -5,7 +5,10 @@
 //   act:  act_<fmt>_<dtype>_r<rank>_m<BM>k<BK>_w<warps>_<arch>
 //   fmt:  int4g64 | int4u4g64 (u4 activations) | …s<fp16|bf16> when scales differ from dtype | nvfp4g16 | mxfp4g32
 //   epilogue: ops joined by '-' (cscale, bias, lora, silu, gelu, qnext.<fmt>.r<rank>[.y]) or 'plain'
-import { UserError } from '../dsl/errors.js';
+import { SpecError, UserError } from '../dsl/errors.js';
+import { SILU_MIN } from '../dsl/epilogue.js';
+import { validateSpec } from '../dsl/spec.js';
+import { validateActTile, validateGemmTile } from '../dsl/tiles.js';
 import type {
   ActTile,
   ActivationCoding,
@@ -20,6 +23,15 @@ import type {
 const ARCHES: readonly SmArch[] = ['sm_75', 'sm_80', 'sm_86', 'sm_89', 'sm_90', 'sm_100a', 'sm_120a', 'sm_121a'];
 /** Shift used for u4 activations when a URI is parsed back (the shift itself is a run-time argument). */
 export const DEFAULT_U4_SHIFT = 0.171875;
+/** u4 after SiLU needs shift ≥ −min silu ≈ 0.278465: the smallest 1/32 step above it (exact in fp16/bf16). */
+export const SILU_U4_SHIFT = Math.ceil(-SILU_MIN * 32) / 32;
+
+/** A decimal field of a URI: canonical (no leading zeros) and a safe integer, else the URI is refused. */
+function num(token: string, what: string, uri: string): number {
+  const v = Number(token);
+  if (!/^(0|[1-9]\d*)$/.test(token) || !Number.isSafeInteger(v)) throw bad(uri, `${what} '${token}'`, 'a decimal integer without leading zeros, at most 2^53 − 1');
+  return v;
+}
 
 export function archToken(arch: SmArch): string {
   return arch.replace('_', '');
@@ -64,15 +76,21 @@ function epilogueToken(op: EpilogueOp, dtype: Dtype16): string {
 
 function parseEpilogue(token: string, dtype: Dtype16, uri: string): EpilogueOp[] {
   if (token === 'plain') return [];
-  return token.split('-').map((part): EpilogueOp => {
+  const ops = token.split('-');
+  const afterSilu = ops.includes('silu');
+  return ops.map((part): EpilogueOp => {
     if (part === 'cscale' || part === 'bias' || part === 'silu' || part === 'gelu') return { op: part };
     if (part === 'lora') return { op: 'lowrank' };
     const m = /^qnext\.([a-z0-9]+)\.r(\d+)(\.y)?$/.exec(part);
     if (!m) throw bad(uri, `epilogue op '${part}'`, 'cscale, bias, lora, silu, gelu or qnext.<fmt>.r<rank>[.y]');
     const { format, activation } = parseFormat(m[1], dtype, uri);
-    return { op: 'qnext', format, activation, lowRankDown: { rank: Number(m[2]) }, keepOutput: Boolean(m[3]) };
+    const coding = activation.unsigned && afterSilu ? { unsigned: true, shift: SILU_U4_SHIFT } : activation;
+    return { op: 'qnext', format, activation: coding, lowRankDown: { rank: num(m[2], 'qnext rank', uri) }, keepOutput: Boolean(m[3]) };
   });
 }
+
+/** String(), not a template literal: a Symbol in an unvalidated tile must not throw a TypeError here. */
+const t = (v: unknown): string => String(v);
 
 export function gemmUri(spec: KernelSpec, tile: GemmTile, arch: SmArch): string {
   const epilogue = spec.epilogue.length ? spec.epilogue.map((op) => epilogueToken(op, spec.dtype)).join('-') : 'plain';
@@ -80,12 +98,12 @@ export function gemmUri(spec: KernelSpec, tile: GemmTile, arch: SmArch): string 
     'w4a4',
     formatToken(spec.format, spec.activation, spec.dtype),
     spec.dtype,
-    `r${spec.lowRank.rank}`,
-    `m${tile.blockM}n${tile.blockN}k${tile.blockK}`,
-    `w${tile.warpsM}x${tile.warpsN}`,
-    `s${tile.stages}`,
-    tile.staging,
-    `${tile.accum}acc`,
+    `r${t(spec.lowRank.rank)}`,
+    `m${t(tile.blockM)}n${t(tile.blockN)}k${t(tile.blockK)}`,
+    `w${t(tile.warpsM)}x${t(tile.warpsN)}`,
+    `s${t(tile.stages)}`,
+    t(tile.staging),
+    `${t(tile.accum)}acc`,
     archToken(arch),
     epilogue,
   ].join('_');
@@ -96,9 +114,9 @@ export function actUri(spec: KernelSpec, tile: ActTile, arch: SmArch): string {
     'act',
     formatToken(spec.format, spec.activation, spec.dtype),
     spec.dtype,
-    `r${spec.lowRank.rank}`,
-    `m${tile.blockM}k${tile.blockK}`,
-    `w${tile.warps}`,
+    `r${t(spec.lowRank.rank)}`,
+    `m${t(tile.blockM)}k${t(tile.blockK)}`,
+    `w${t(tile.warps)}`,
     archToken(arch),
   ].join('_');
 }
@@ -107,8 +125,39 @@ export type ParsedUri =
   | { kind: 'gemm'; spec: KernelSpec; tile: GemmTile; arch: SmArch }
   | { kind: 'act'; spec: Omit<KernelSpec, 'epilogue'>; tile: ActTile; arch: SmArch };
 
-/** Parses a kernel URI back into its config; u4 activations get DEFAULT_U4_SHIFT (a run-time value). */
+/**
+ * The one way from a URI to a config: parse, then validate exactly as a spec and tile from the DSL are
+ * (validateSpec, validateGemmTile/validateActTile), then insist the URI is the canonical spelling of
+ * what it parsed to (no r032, no numbers past 2^53, no …sbf16 on a bf16 layer). Planning for a target
+ * (codegen/plan) comes after. u4 activations get DEFAULT_U4_SHIFT (SILU_U4_SHIFT after silu): the
+ * shift is a run-time value. Throws UserError naming the URI and the rule.
+ */
 export function parseUri(uri: string): ParsedUri {
+  if (typeof uri !== 'string') throw new UserError(`kernel URI ${String(uri)}: must be a string`);
+  const parsed = parseSyntax(uri);
+  try {
+    if (parsed.kind === 'gemm') {
+      const spec = validateSpec(parsed.spec);
+      const tile = validateGemmTile(parsed.tile, spec);
+      return finish(uri, { kind: 'gemm', spec, tile, arch: parsed.arch });
+    }
+    const { epilogue: _none, ...spec } = validateSpec({ ...parsed.spec, epilogue: parsed.spec.lowRank.rank > 0 ? [{ op: 'lowrank' }] : [] });
+    const tile = validateActTile(parsed.tile, { ...spec, epilogue: [] });
+    return finish(uri, { kind: 'act', spec, tile, arch: parsed.arch });
+  } catch (e) {
+    if (e instanceof SpecError) throw new UserError(`kernel URI '${uri}': ${e.message}`);
+    throw e;
+  }
+}
+
+function finish(uri: string, p: ParsedUri): ParsedUri {
+  const canonical = p.kind === 'gemm' ? gemmUri(p.spec, p.tile, p.arch) : actUri({ ...p.spec, epilogue: [] }, p.tile, p.arch);
+  if (canonical !== uri) throw new UserError(`kernel URI '${uri}': is not in canonical form; the same config is spelled '${canonical}'`);
+  return p;
+}
+
+/** Syntax only: every token in its place; no rule between tokens is checked here. */
+function parseSyntax(uri: string): ParsedUri {
   const parts = uri.split('_');
   const dtypeOf = (token: string): Dtype16 => {
     if (token !== 'fp16' && token !== 'bf16') throw bad(uri, `dtype '${token}'`, 'fp16 or bf16');
@@ -117,7 +166,7 @@ export function parseUri(uri: string): ParsedUri {
   const rankOf = (token: string): number => {
     const m = /^r(\d+)$/.exec(token);
     if (!m) throw bad(uri, `rank '${token}'`, 'r<multiple of 16>');
-    return Number(m[1]);
+    return num(m[1], 'rank', uri);
   };
   if (parts[0] === 'w4a4' && parts.length === 11 && parts[8] !== undefined) {
     const dtype = dtypeOf(parts[2]);
@@ -139,12 +188,12 @@ export function parseUri(uri: string): ParsedUri {
       epilogue: parseEpilogue(parts[10], dtype, uri),
     };
     const tile: GemmTile = {
-      blockM: Number(mnk[1]),
-      blockN: Number(mnk[2]),
-      blockK: Number(mnk[3]),
-      warpsM: Number(warps[1]),
-      warpsN: Number(warps[2]),
-      stages: Number(stages[1]),
+      blockM: num(mnk[1], 'blockM', uri),
+      blockN: num(mnk[2], 'blockN', uri),
+      blockK: num(mnk[3], 'blockK', uri),
+      warpsM: num(warps[1], 'warpsM', uri),
+      warpsN: num(warps[2], 'warpsN', uri),
+      stages: num(stages[1], 'stages', uri),
       staging: parts[7],
       accum: accum[1] as GemmTile['accum'],
     };
@@ -160,7 +209,7 @@ export function parseUri(uri: string): ParsedUri {
     return {
       kind: 'act',
       spec: { format, activation, dtype, lowRank: { rank: rankOf(parts[3]) } },
-      tile: { blockM: Number(mk[1]), blockK: Number(mk[2]), warps: Number(warps[1]) },
+      tile: { blockM: num(mk[1], 'blockM', uri), blockK: num(mk[2], 'blockK', uri), warps: num(warps[1], 'warps', uri) },
       arch: parseArch(parts[6], uri),
     };
   }

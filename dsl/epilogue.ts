@@ -60,6 +60,9 @@ export function normalizeEpilogue(inputs: readonly EpilogueInput[], field = 'epi
     if (typeof e === 'string') return (EPILOGUE_NAMES as readonly string[]).includes(e) && e !== 'qnext' ? { op: e } : e;
     if (typeof e !== 'object' || e === null || e.op !== 'qnext') return e;
     const q = e as QnextInput;
+    for (const k of ['activation', 'lowRankDown', 'keepOutput'] as const) {
+      if ((q as unknown as Record<string, unknown>)[k] === null) throw new SpecError(`${field}[${i}].${k}`, null, 'is null; omit the field to get its default');
+    }
     const fmt = dtype ? withLayerScale(q.format, dtype) : q.format;
     const activation =
       q.activation ?? (fmt && fmt.kind === 'int4' && hasGelu ? unsignedActivation(GELU_SHIFT) : signedActivation());

@@ -160,5 +160,5 @@ export function validateActivation(v: unknown, field: string, format: QuantForma
   if (!exactIn(dtype, v.shift)) {
     throw new SpecError(`${field}.shift`, v.shift, `is not exactly representable in ${dtype}; the kernel adds it in ${dtype}`);
   }
-  return { unsigned: v.unsigned, shift: v.shift };
+  return { unsigned: v.unsigned, shift: v.shift + 0 }; // -0 → 0 (JSON round trip)
 }

@@ -30,9 +30,13 @@ export function parseFieldPath(field: string): Segment[] {
 }
 
 /** Strips wrappers users write around values: (x), x as T, x satisfies T, builder calls f({...}). */
+/** Cycle-safe: `var a: any = a` (or a = b, b = a) must end, so every node is visited at most once. */
 function unwrap(node: Node): Node {
   let n = node;
+  const seen = new Set<Node>();
   for (;;) {
+    if (seen.has(n)) return n;
+    seen.add(n);
     if (Node.isParenthesizedExpression(n) || Node.isAsExpression(n) || Node.isSatisfiesExpression(n)) n = n.getExpression();
     else if (Node.isCallExpression(n) && n.getArguments().length > 0) n = n.getArguments()[0];
     else if (Node.isIdentifier(n)) {
@@ -197,7 +201,8 @@ function aliasTsconfig(userDir: string): { file: string; remove: () => void } {
  */
 export async function loadUserSpecFile(path: string): Promise<KernelSpec[]> {
   const abs = resolve(path);
-  if (!existsSync(abs) || !statSync(abs).isFile()) throw new UserError(`${path}: spec file not found`);
+  if (!existsSync(abs)) throw new UserError(`${path}: spec file not found`);
+  if (!statSync(abs).isFile()) throw new UserError(`${path}: is a folder, not a spec file; pass a .ts, .mts or .js file`);
   let mod: Record<string, unknown>;
   const limit = Error.stackTraceLimit;
   const sourceMaps = process.sourceMapsEnabled;
@@ -217,8 +222,7 @@ export async function loadUserSpecFile(path: string): Promise<KernelSpec[]> {
     const spec = asSpecError(e);
     if (spec) throw spec.location ? spec : relocate(spec, abs, path, () => []);
     if (e instanceof Error && e.name === 'UserError') throw new UserError(`${path}: ${e.message}`);
-    const msg = e instanceof Error ? e.message.split('\n').slice(0, 6).join('\n') : String(e);
-    throw new UserError(`${path}: cannot load spec file: ${msg}`);
+    throw new UserError(`${path}: cannot load spec file: ${loadMessage(e, abs, path)}`);
   } finally {
     alias.remove();
     Error.prepareStackTrace = prepare;
@@ -250,6 +254,23 @@ export async function loadUserSpecFile(path: string): Promise<KernelSpec[]> {
     throw new UserError(`${path}: exports no kernel specs; write \`export default layer({...})\` or export an array of layer(...) specs`);
   }
   return specs;
+}
+
+/**
+ * A loader failure in the user's terms: esbuild names an .mts file as .ts (report the real name), and
+ * Node's CommonJS `Require stack` is noise; a missing 'svdq-codegen' import there gets the fix instead.
+ */
+function loadMessage(e: unknown, abs: string, path: string): string {
+  let msg = e instanceof Error ? e.message : String(e);
+  const ext = /\.[mc]ts$/.exec(abs)?.[0];
+  if (ext) msg = msg.split(abs.slice(0, -ext.length) + '.ts').join(path);
+  msg = msg.split(abs).join(path);
+  const cut = msg.indexOf('\nRequire stack:');
+  if (cut >= 0) msg = msg.slice(0, cut);
+  if (/Cannot find module 'svdq-codegen(\/dsl)?'/.test(msg) && /\.c?ts$/.test(abs)) {
+    msg += ` (this .ts file is compiled as CommonJS because its folder's package.json has no "type": "module"; rename it to .mts or add "type": "module")`;
+  }
+  return msg.split('\n').slice(0, 6).join('\n');
 }
 
 function asSpecError(e: unknown): SpecError | undefined {

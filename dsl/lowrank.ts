@@ -23,7 +23,7 @@ export function validateRank(rank: unknown, field: string): number {
   }
   if (rank < 0 || rank > MAX_RANK) throw new SpecError(field, rank, `is out of range; allowed: 0 ≤ rank ≤ ${MAX_RANK}`);
   if (rank % RANK_STEP !== 0) throw new SpecError(field, rank, `is not a multiple of ${RANK_STEP}`);
-  return rank;
+  return rank + 0; // -0 → 0: a validated spec survives a JSON round trip
 }
 
 export function validateLowRank(v: unknown, field: string): LowRank {

@@ -26,8 +26,11 @@ export interface LayerInput {
 
 /** Builds and validates one layer's KernelSpec; throws SpecError naming the offending field. */
 export function layer(input: LayerInput): KernelSpec {
-  if (typeof input !== 'object' || input === null) throw new SpecError('spec', input, 'must be an object');
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new SpecError('spec', input, `must be an object with optional fields ${SPEC_FIELDS.join(', ')}`);
+  }
   rejectUnknownKeys(input as Record<string, unknown>, SPEC_FIELDS, '');
+  rejectNulls(input as Record<string, unknown>, '');
   const dtype = input.dtype ?? 'bf16';
   if (!DTYPES16.includes(dtype)) throw new SpecError('dtype', dtype, 'is not a 16-bit dtype; allowed: fp16, bf16');
   const format = typeof input.format === 'string' ? formatByKind(input.format, dtype) : withLayerScale(input.format ?? formatByKind('int4', dtype), dtype);
@@ -38,11 +41,18 @@ export function layer(input: LayerInput): KernelSpec {
         ? unsignedActivation()
         : input.activation;
   const lowRank = typeof input.lowRank === 'number' ? { rank: input.lowRank } : (input.lowRank ?? { rank: DEFAULT_RANK });
-  const rank = typeof lowRank === 'object' && lowRank !== null ? lowRank.rank : 0;
+  const rank = typeof lowRank === 'object' && lowRank !== null && typeof lowRank.rank === 'number' ? lowRank.rank : 0; // validated below
   const epilogue = normalizeEpilogue(input.epilogue ?? (rank > 0 ? ['bias', 'lowrank'] : ['bias']), 'epilogue', dtype);
   const spec: Record<string, unknown> = { format, activation, dtype, lowRank, epilogue };
   if (input.label !== undefined) spec.label = input.label;
   return validateSpec(spec);
+}
+
+/** `null` is not "omitted": a field written as null is a mistake, not a request for the default. */
+export function rejectNulls(o: Record<string, unknown>, field: string): void {
+  for (const [k, v] of Object.entries(o)) {
+    if (v === null) throw new SpecError(field ? `${field}.${k}` : k, null, 'is null; omit the field to get its default');
+  }
 }
 
 /** Alias of `layer` for files that describe one kernel pair. */
@@ -50,7 +60,11 @@ export const defineKernel = layer;
 
 /** Several layers at once, e.g. `export default layers({ qkv: {...}, fc1: {...} })`; labels default to the keys. */
 export function layers(inputs: Record<string, LayerInput>): KernelSpec[] {
+  if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs)) {
+    throw new SpecError('layers', inputs, 'must be an object of named layers, e.g. layers({ qkv: {...}, fc1: {...} })');
+  }
   return Object.entries(inputs).map(([name, input]) => {
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new SpecError(name, input, 'must be a layer object');
     try {
       return layer({ label: name, ...input });
     } catch (e) {

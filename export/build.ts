@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { checkReplaceableDir, OWNED_MARKER } from '../codegen/paths.js';
 import { UserError } from '../dsl/errors.js';
 import { resolveModel } from '../dsl/models/index.js';
 import { catalogSpecs } from '../codegen/generate.js';
@@ -43,6 +44,8 @@ export interface BuildOptions {
   /** Build dist/emu with g++ (default true). */
   emu?: boolean;
   onStep?: (step: string) => void;
+  /** Replace `out` even when it is a non-empty folder svdq-codegen did not create. */
+  force?: boolean;
 }
 
 export interface BuildResult {
@@ -75,6 +78,9 @@ async function listTree(root: string): Promise<string[]> {
 
 export async function buildPackage(o: BuildOptions): Promise<BuildResult> {
   if (o.gpus.length === 0) throw new UserError('--gpu: give at least one target, e.g. --gpu sm_89');
+  // Before any work: never replace what the user owns (a folder of theirs, an input file), and fail
+  // now, not after compiling, when the folder cannot be written.
+  checkReplaceableDir(o.out, '--out', o.force ?? false);
   const targets = o.gpus.map((g) => resolveGpu(g));
   const catalog = o.specs ? undefined : resolveModel(o.model ?? 'flux.1-dev');
   const specs = o.specs ?? ((t: Target) => catalogSpecs(catalog!, t.arch));
@@ -112,6 +118,7 @@ export async function buildPackage(o: BuildOptions): Promise<BuildResult> {
     await writeTree(stage, renderCmakeFiles({ targets, cuda: Boolean(cuda), emu: Boolean(emuTarget) }));
     await writeTree(stage, renderTorchFiles());
     await writeManifest(stage, { selection, targets, emuTarget, cuda });
+    await fs.writeFile(path.join(stage, OWNED_MARKER), 'made by svdq-codegen build; a later build may replace this folder\n');
 
     await fs.rm(`${out}.old`, { recursive: true, force: true });
     const existed = await fs.stat(out).then(() => true, () => false);

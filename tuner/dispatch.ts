@@ -3,7 +3,7 @@
 // nobody tuned. The table is an X-macro list so each consumer (the C ABI export, the torch glue, tests)
 // expands it into what it needs; the lookup function needs nothing but the table. Deterministic: the
 // same records give byte-identical output (sorted, no timestamps).
-import { mkdir } from 'node:fs/promises';
+import { makeDirsAsync } from '../codegen/paths.js';
 import { dirname } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { parseUri } from '../codegen/uri.js';
@@ -159,7 +159,7 @@ export function renderDispatchHeader(table: DispatchTable): string {
 
 /** Writes generated/dispatch/<target>.h (or `path`) atomically; returns the path. */
 export async function writeDispatchHeader(records: readonly TuneRecord[], targetId: string, path: string): Promise<string> {
-  await mkdir(dirname(path), { recursive: true });
+  await makeDirsAsync(dirname(path)); // not mkdir -p: it spins forever on /proc/nope
   await writeFileAtomic(path, renderDispatchHeader(buildDispatchTable(records, targetId)));
   return path;
 }

@@ -13,7 +13,8 @@ export function tuneProgressReporter(stream: NodeJS.WriteStream = process.stderr
         cliProgress.Presets.shades_classic,
       )
     : undefined;
-  const announced = new Set<string>();
+  // Without a terminal (CI logs, pipes): one line per 10% step or every 5 s, so a long phase is never silent.
+  const lastLine = new Map<string, { step: number; at: number }>();
   const update = (phase: string, done: number, total: number, detail: string) => {
     if (multi) {
       let bar = bars.get(phase);
@@ -23,9 +24,15 @@ export function tuneProgressReporter(stream: NodeJS.WriteStream = process.stderr
       }
       bar.setTotal(total);
       bar.update(done, { phase: phase.padEnd(9), detail: detail.length > 60 ? `${detail.slice(0, 57)}…` : detail });
-    } else if (done === total && !announced.has(phase)) {
-      announced.add(phase);
-      stream.write(`${phase}: ${total} done\n`);
+    } else {
+      const step = total > 0 ? Math.floor((10 * done) / total) : 10;
+      const now = Date.now();
+      const last = lastLine.get(phase);
+      if (last && last.step >= 10) return; // phase already reported complete
+      if (!last || step > last.step || now - last.at >= 5000) {
+        lastLine.set(phase, { step, at: now });
+        stream.write(done === total ? `${phase}: ${total} done\n` : `${phase}: ${done}/${total} (${Math.round((100 * done) / Math.max(total, 1))}%) ${detail}\n`);
+      }
     }
   };
   return {

@@ -3,6 +3,7 @@
 // pruned on ptxas spills and occupancy → ranked (measured on a GPU, else predicted) → one record per job,
 // written as soon as the job finishes (a killed run resumes where it stopped) → dispatch table and
 // report. Resumable (finished keys are skipped), shardable (`--shard i/n`), safe with concurrent runs.
+import os from 'node:os';
 import path from 'node:path';
 import { UserError } from '../dsl/errors.js';
 import { withSlowInt4 } from '../dsl/compat.js';
@@ -16,7 +17,7 @@ import { defaultTiles } from '../codegen/default-tiles.js';
 import { planGemm } from '../codegen/plan/gemm.js';
 import { baselinePlan, type BaselinePlan } from './baseline.js';
 import { actCandidates, compileOrder, gemmCandidates, tuningSpace, type ActCandidate, type GemmCandidate } from './candidates.js';
-import { inspectAll, type KernelInspector } from './compiled-counts.js';
+import { inspectAll, type CompiledCounts, type KernelInspector } from './compiled-counts.js';
 import { chooseGemm, modelTotals, type ModelTotals } from './choose.js';
 import { costModelFields, gemmExtras, perMmaOf, slicesFor, survivors, type ModelContext, type Scored } from './job-model.js';
 import { compilePlans, rejectReason, type CompiledKernel, type CompileProgress, type KernelCompiler } from './compile-prune.js';
@@ -174,59 +175,46 @@ export async function tune(options: TuneOptions): Promise<TuneResult> {
     })
     .sort((a, b) => Number(Boolean(a.job.producer)) - Number(Boolean(b.job.producer)));
 
-  // Compile rounds: the best few of every job at once (one progress bar), then the next few for jobs
-  // whose candidates all failed. A job only ever looks at its own rounds' candidates, so its result
-  // does not depend on which other jobs share the run (sharding gives the same records).
+  // Per-job records (issue 15; the record-writing part, owned here): the jobs go through in chunks
+  // small enough that a chunk's compiles just fill the compile slots, and each chunk's records are
+  // written before the next chunk starts, so a kill mid-run keeps every finished job. A job only ever
+  // looks at its own candidates (below), so chunking changes no record, only when it is written.
   const compiled = new Map<string, CompiledKernel>();
   const topK = options.topK ?? 3;
   const actTopK = options.actTopK ?? 2;
-  const usable = (uri: string) => rejectReason(compiled.get(uri)) === undefined;
-  for (let round = 0; round < MAX_ROUNDS; round++) {
-    const plans: (GemmPlan | ActPlan)[] = [];
-    if (round === 0) for (const p of prepared) plans.push(p.defaultGemm.plan, ...(p.baseline ? [p.baseline.plan] : []));
-    for (const p of prepared) {
-      if (!p.gemm.slice(0, p.gemmConsidered).some((c) => usable(c.plan.uri)) && p.gemmConsidered < p.gemm.length) {
-        plans.push(...p.gemm.slice(p.gemmConsidered, p.gemmConsidered + topK).map((c) => c.plan));
-        p.gemmConsidered += topK;
-      }
-      if (p.job.needsAct && !p.act.slice(0, p.actConsidered).some((c) => usable(c.plan.uri)) && p.actConsidered < p.act.length) {
-        plans.push(...p.act.slice(p.actConsidered, p.actConsidered + actTopK).map((c) => c.plan));
-        p.actConsidered += actTopK;
-      }
-    }
-    const fresh = plans.filter((pl) => !compiled.has(pl.uri));
-    if (!plans.length) break;
-    if (!fresh.length) continue;
-    const results = await compilePlans(fresh, target, {
-      compiler: options.compiler,
-      concurrency: options.concurrency,
-      onProgress: (e) => options.onProgress?.({ phase: 'compile', ...e }),
-    });
-    for (const [uri, r] of results) compiled.set(uri, r);
-  }
-  // Main-loop counts of every usable compiled GEMM (the final ranking uses them).
+  const slots = options.concurrency ?? os.cpus().length;
+  const chunkSize = Math.max(1, Math.ceil(slots / (topK + actTopK)));
+  // Main-loop counts of every usable compiled GEMM (the final ranking uses them), gathered per chunk.
   const inspector = options.inspector ?? (options.compiler ? undefined : inspectAll);
-  const gemmPlans = prepared.flatMap((p) => [...p.gemm.slice(0, p.gemmConsidered).map((c) => c.plan), p.defaultGemm.plan, ...(p.baseline ? [p.baseline.plan] : [])]);
   const inspectable = (uri: string) => ['spills', undefined].includes(rejectReason(compiled.get(uri)));
-  const counts = inspector ? await inspector(gemmPlans.filter((pl) => inspectable(pl.uri)), target, options.concurrency) : new Map();
-
+  const counts = new Map<string, CompiledCounts>();
   const records: TuneRecord[] = [...done.map((j) => existing.get(keyOf(j))!)];
   const failures: TuneFailure[] = [];
   // Layer → chosen GEMM URI, for the lora_act slices of qnext consumers.
   const chosenByLayer = new Map<string, string>();
   for (const r of records) for (const l of r.layers) chosenByLayer.set(l, r.gemmUri);
   let finished = 0;
-  for (const p of prepared) {
-    try {
-      const record = await tuneJob(p, { target, mode, backend, toolchain, sourceHash, compiled, counts, chosenByLayer, options });
-      await upsertRecords(dbPath, [record]);
-      records.push(record);
-      for (const l of record.layers) chosenByLayer.set(l, record.gemmUri);
-    } catch (e) {
-      if (!(e instanceof UserError)) throw e;
-      failures.push({ layers: p.job.layers, shape: p.job.problem, reason: e.message });
+  let compiledBefore = 0;
+  for (let c = 0; c < prepared.length; c += chunkSize) {
+    const chunk = prepared.slice(c, c + chunkSize);
+    compiledBefore += await compileRounds(chunk, compiled, { target, topK, actTopK, options, offset: compiledBefore });
+    if (inspector) {
+      const gemmPlans = chunk.flatMap((p) => [...p.gemm.slice(0, p.gemmConsidered).map((g) => g.plan), p.defaultGemm.plan, ...(p.baseline ? [p.baseline.plan] : [])]);
+      const fresh = gemmPlans.filter((pl) => inspectable(pl.uri) && !counts.has(pl.uri));
+      for (const [uri, n] of await inspector(fresh, target, options.concurrency)) counts.set(uri, n);
     }
-    options.onProgress?.({ phase: 'record', done: ++finished, total: prepared.length, layers: p.job.layers });
+    for (const p of chunk) {
+      try {
+        const record = await tuneJob(p, { target, mode, backend, toolchain, sourceHash, compiled, counts, chosenByLayer, options });
+        await upsertRecords(dbPath, [record]);
+        records.push(record);
+        for (const l of record.layers) chosenByLayer.set(l, record.gemmUri);
+      } catch (e) {
+        if (!(e instanceof UserError)) throw e;
+        failures.push({ layers: p.job.layers, shape: p.job.problem, reason: e.message });
+      }
+      options.onProgress?.({ phase: 'record', done: ++finished, total: prepared.length, layers: p.job.layers });
+    }
   }
   records.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 
@@ -241,6 +229,48 @@ export async function tune(options: TuneOptions): Promise<TuneResult> {
     await writeHtmlReport(reportPath, all.filter((r) => r.target.id === target.id), target);
   }
   return { target, mode, modeReason: reason, dbPath, reportPath, dispatchPath, shard, jobs: jobs.length, tuned: records.length - done.length, resumed: done.length, records, failures, totals: modelTotals(records) };
+}
+
+/**
+ * Compile rounds for some jobs: the best few of each job at once (one progress bar), then the next few
+ * for jobs whose candidates all failed. Returns how many kernels it compiled (for the progress offset).
+ */
+async function compileRounds(
+  prepared: Prepared[],
+  compiled: Map<string, CompiledKernel>,
+  ctx: { target: Target; topK: number; actTopK: number; options: TuneOptions; offset: number },
+): Promise<number> {
+  const { target, topK, actTopK, options } = ctx;
+  let count = 0;
+  const usable = (uri: string) => rejectReason(compiled.get(uri)) === undefined;
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const plans: (GemmPlan | ActPlan)[] = [];
+    // The default and baseline tiles are always compiled: the choice is checked against them.
+    if (round === 0) for (const p of prepared) plans.push(p.defaultGemm.plan, ...(p.baseline ? [p.baseline.plan] : []));
+    for (const p of prepared) {
+      if (!p.gemm.slice(0, p.gemmConsidered).some((c) => usable(c.plan.uri)) && p.gemmConsidered < p.gemm.length) {
+        plans.push(...p.gemm.slice(p.gemmConsidered, p.gemmConsidered + topK).map((c) => c.plan));
+        p.gemmConsidered += topK;
+      }
+      if (p.job.needsAct && !p.act.slice(0, p.actConsidered).some((c) => usable(c.plan.uri)) && p.actConsidered < p.act.length) {
+        plans.push(...p.act.slice(p.actConsidered, p.actConsidered + actTopK).map((c) => c.plan));
+        p.actConsidered += actTopK;
+      }
+    }
+    const fresh = [...new Map(plans.filter((pl) => !compiled.has(pl.uri)).map((pl) => [pl.uri, pl])).values()];
+    if (!plans.length) break;
+    if (!fresh.length) continue;
+    const base = ctx.offset + count;
+    const results = await compilePlans(fresh, target, {
+      compiler: options.compiler,
+      concurrency: options.concurrency,
+      // one growing bar across chunks: done and total count every kernel compiled so far
+      onProgress: (e) => options.onProgress?.({ phase: 'compile', ...e, done: base + e.done, total: base + e.total }),
+    });
+    for (const [uri, r] of results) compiled.set(uri, r);
+    count += fresh.length;
+  }
+  return count;
 }
 
 interface JobContext extends ModelContext {

@@ -1,6 +1,7 @@
 // `svdq-codegen build --gpu sm_89[,sm_120a] --out dist/ [--model flux.1-dev] [--db tune.json …]`: the
 // package other runtimes import (export/build.ts; layout in docs/export.md).
 import type { Command } from 'commander';
+import { checkInputFile } from '../../codegen/paths.js';
 import { buildPackage } from '../../export/build.js';
 import { resolveGpu } from '../../dsl/targets.js';
 import { readDb } from '../../tuner/db.js';
@@ -13,18 +14,22 @@ export function register(program: Command): void {
     .command('build')
     .description('build dist/: C ABI header, CUDA libraries, CPU-emulator library, CMake package, PyTorch extension, manifest')
     .requiredOption('--gpu <gpus>', 'targets, comma-separated or repeated: arches (sm_89) or card ids', list)
-    .requiredOption('--out <dir>', 'output directory (replaced atomically)')
+    .requiredOption('--out <dir>', 'output directory (replaced atomically; a non-empty folder svdq-codegen did not make needs --force)')
+    .option('--force', 'replace --out even when it is a non-empty folder svdq-codegen did not create')
     .option('--model <id>', 'model catalog whose layer specs are exported (default flux.1-dev)')
     .option('--db <paths>', 'tuning databases whose records become the dispatch tables (default .svdq/tune-<gpu>.json when present)', list)
     .option('--no-cuda', 'skip dist/lib (no nvcc)')
     .option('--no-emu', 'skip dist/emu (no g++)')
     .action(async (o) => {
-      const targets = (o.gpu as string[]).map((g) => resolveGpu(g));
+      // --gpu sm_89 --gpu sm_89 names one target, not two (the rows would double).
+      const targets = [...new Map((o.gpu as string[]).map((g) => resolveGpu(g)).map((t) => [t.id, t])).values()];
+      // A database named on the command line must exist (a typo would otherwise build with no tuned rows).
+      if (o.db) for (const p of o.db as string[]) checkInputFile(p, '--db', 'tuning database');
       const dbs: string[] = o.db ?? targets.map((t) => `.svdq/tune-${t.id}.json`);
       const records: TuneRecord[] = [];
       for (const p of dbs) records.push(...(await readDb(p)).records);
       const step = (s: string) => process.stderr.write(`${s}\n`);
-      const r = await buildPackage({ gpus: o.gpu, out: o.out, model: o.model, records, cuda: o.cuda, emu: o.emu, onStep: step });
+      const r = await buildPackage({ gpus: targets.map((t) => t.id), out: o.out, force: Boolean(o.force), model: o.model, records, cuda: o.cuda, emu: o.emu, onStep: step });
       const tuned = r.selection.dispatch.length;
       process.stdout.write(
         `${r.out}: ${r.selection.kernels.length} kernel(s) for ${r.targets.map((t) => t.arch).join(', ')}, ${tuned} tuned dispatch row(s)` +

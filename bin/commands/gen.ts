@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { generateCatalog } from '../../codegen/generate.js';
 import { generateUserSpecs } from '../../codegen/generate-user.js';
+import { checkWritableDir } from '../../codegen/paths.js';
 import { UserError } from '../../dsl/errors.js';
 
 export function register(program: Command): void {
@@ -17,10 +18,12 @@ export function register(program: Command): void {
       if (o.spec) {
         if (!o.gpu || !o.out) throw new UserError('--spec: also give --gpu (e.g. sm_89) and --out (a folder of your own; generated/ holds the built-in catalog)');
         if (o.check) throw new UserError('--check: not allowed with --spec (it checks the built-in catalog)');
+        checkWritableDir(o.out, '--out'); // a file, a read-only disk: refused before loading or rendering
         const kernels = await generateUserSpecs({ specFile: o.spec, gpu: o.gpu, outDir: o.out });
         for (const k of kernels) process.stdout.write(`${k.label}: ${k.file}\n`);
         return;
       }
+      if (o.out && !o.check) checkWritableDir(o.out, '--out');
       const r = await generateCatalog({ outDir: o.out, check: Boolean(o.check) });
       const kernels = r.files.filter((f) => f.endsWith('.cu')).length;
       if (o.check) {

@@ -2,6 +2,7 @@
 // [--model ID|none] [--no-strict]`: converts a checkpoint into the canonical packed layout
 // (export/pack/pack.ts), streaming layer by layer, with progress on stderr.
 import type { Command } from 'commander';
+import { checkInputFile, checkOutputFile } from '../../codegen/paths.js';
 import { UserError } from '../../dsl/errors.js';
 import { packCheckpoint, parseShapeOption, type PackFormatKind, type PackSource } from '../../export/pack/pack.js';
 import { PACK_MODELS } from '../../export/pack/models.js';
@@ -29,6 +30,8 @@ export function register(program: Command): void {
     .option('--model <id>', `model whose catalog names each layer and sets its activation coding (${PACK_MODELS.join(', ')}, or none); default: detected from the keys`, oneOf('--model', [...PACK_MODELS, 'none']))
     .option('--no-strict', 'copy quantized-looking tensors no layer consumes (listed in svdq.unrecognized) instead of refusing')
     .action(async (input: string, o) => {
+      checkInputFile(input, 'pack', 'checkpoint');
+      checkOutputFile(o.out, '--out');
       const progress = packProgress();
       let r;
       try {

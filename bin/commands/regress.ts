@@ -2,6 +2,7 @@
 // [--update-baseline]`: the kernel regression suite (regress/). Prints the summary; exit 0 only
 // when nothing regressed or failed (docs/regress.md).
 import type { Command } from 'commander';
+import { checkInputFile, checkOutputFile } from '../../codegen/paths.js';
 import { UserError } from '../../dsl/errors.js';
 import { renderConsoleReport } from '../../regress/report-console.js';
 import { renderJsonReport, renderJunitReport, writeReportFile } from '../../regress/report-files.js';
@@ -28,8 +29,15 @@ export function register(program: Command): void {
     .option('--baseline <file>', 'baseline file (default generated/regress-baseline.json)')
     .option('--quiet', 'no progress lines on stderr')
     .action(async (o) => {
+      // Before the run: report files writable, a named baseline present (a typo used to mean "nothing regressed").
+      for (const [flag, file] of [['--json', o.json], ['--junit', o.junit]] as const) if (file) checkOutputFile(file, flag);
+      if (o.baseline) {
+        if (o.updateBaseline) checkOutputFile(o.baseline, '--baseline');
+        else checkInputFile(o.baseline, '--baseline', 'baseline file');
+      }
+      const gpus = o.gpu ? [...new Set(o.gpu as string[])] : undefined; // --gpu sm_89 --gpu sm_89 is one target
       const log = o.quiet ? undefined : (line: string) => process.stderr.write(`  ${line}\n`);
-      const report = await runRegress({ gpus: o.gpu, catalogs: o.catalog, budget: o.budget, updateBaseline: Boolean(o.updateBaseline), baselineFile: o.baseline, log });
+      const report = await runRegress({ gpus, catalogs: o.catalog, budget: o.budget, updateBaseline: Boolean(o.updateBaseline), baselineFile: o.baseline, log });
       process.stdout.write(renderConsoleReport(report));
       if (o.json) await writeReportFile(o.json, renderJsonReport(report));
       if (o.junit) await writeReportFile(o.junit, renderJunitReport(report));

@@ -1,6 +1,7 @@
 // `svdq-codegen run --gpu sm_89 --backend emu|gpu --in layer.safetensors --out y.safetensors [--config URI]`:
 // one SVDQuant layer from logical tensors (docs/cli.md) through the generated kernels.
 import type { Command } from 'commander';
+import { checkInputFile, checkOutputFile } from '../../codegen/paths.js';
 import { UserError } from '../../dsl/errors.js';
 import type { Backend } from '../../runtime/harness/harness.js';
 import { runLayerFile } from '../../runtime/harness/run-file.js';
@@ -45,6 +46,8 @@ export function register(program: Command): void {
         const slow = withSlowInt4(resolveGpu(o.gpu));
         if (isSlowInt4Target(slow)) process.stderr.write(`${slowInt4Warning(slow)}\n`);
       }
+      checkInputFile(o.in, '--in', 'layer file');
+      checkOutputFile(o.out, '--out'); // before the layer runs, not after
       const r = await runLayerFile({
         gpu: o.gpu,
         backend: o.backend,

@@ -1,5 +1,7 @@
 // `svdq-codegen tune --gpu sm_89 [--model flux.1-dev] …`: the autotuner (tuner/tune.ts).
+import path from 'node:path';
 import type { Command } from 'commander';
+import { checkOutputFile, checkWritableDir } from '../../codegen/paths.js';
 import { isSlowInt4Target, slowInt4Warning, withSlowInt4 } from '../../dsl/compat.js';
 import { UserError } from '../../dsl/errors.js';
 import { resolveGpu } from '../../dsl/targets.js';
@@ -7,7 +9,15 @@ import { parseShapes } from '../../tuner/jobs.js';
 import { tuneProgressReporter } from '../../tuner/progress.js';
 import { renderSummaryTable, useColor } from '../../tuner/report.js';
 import { parseShard } from '../../tuner/shard.js';
-import { tune, type TuneResult } from '../../tuner/tune.js';
+import { reportPathFor } from '../../tuner/report.js';
+import { defaultDbPath, tune, type TuneResult } from '../../tuner/tune.js';
+
+/** `--shapes ,,` is a mistake, not "no shapes" (it used to tune the whole default model). */
+function shapesArg(v: string): string[] {
+  const shapes = parseShapes(v);
+  if (shapes.length === 0) throw new UserError(`--shapes: ${JSON.stringify(v)} names no problem; expected MxNxK,… (e.g. 4096x3072x3072)`);
+  return shapes;
+}
 
 export function positiveInt(flag: string) {
   return (v: string): number => {
@@ -65,6 +75,16 @@ export function tuneJson(r: TuneResult) {
   };
 }
 
+/**
+ * The dispatch header a run writes: --dispatch, else per shard `<db dir>/dispatch/<id>.shard-i-of-n.h`
+ * (the shards of one run share a database; a shared header was rewritten by each, racing), else
+ * undefined (tune's default, `<db dir>/dispatch/<id>.h`).
+ */
+export function dispatchPathFor(db: string, targetId: string, shard: { index: number; count: number } | undefined, given?: string): string | undefined {
+  if (given) return given;
+  return shard ? path.join(path.dirname(db), 'dispatch', `${targetId}.shard-${shard.index}-of-${shard.count}.h`) : undefined;
+}
+
 export function register(program: Command): void {
   program
     .command('tune')
@@ -73,7 +93,7 @@ export function register(program: Command): void {
     .option('--model <id>', 'built-in model catalog (default flux.1-dev)')
     .option('--resolution <px>', 'square image size in pixels (default: the model’s)', positiveInt('--resolution'))
     .option('--batch <n>', 'batch per forward (default: the model’s)', positiveInt('--batch'))
-    .option('--shapes <list>', 'explicit problems MxNxK,… instead of a model catalog', parseShapes)
+    .option('--shapes <list>', 'explicit problems MxNxK,… instead of a model catalog', shapesArg)
     .option('--rank <r>', 'low-rank branch rank (default: the model’s, 32)', rankArg)
     .option('--mode <mode>', 'auto (measure on a GPU, else model) | measure | model', modeArg, 'auto')
     .option('--db <path>', 'tuning database (default .svdq/tune-<gpu>.json)')
@@ -93,6 +113,15 @@ export function register(program: Command): void {
         const slow = withSlowInt4(resolveGpu(o.gpu));
         if (isSlowInt4Target(slow)) process.stderr.write(`${slowInt4Warning(slow)}\n`);
       }
+      // Every output path is checked before tuning starts (a read-only disk used to fail after the whole run).
+      const target = resolveGpu(o.gpu);
+      const db: string = o.db ?? defaultDbPath(target);
+      checkOutputFile(db, '--db');
+      // Each shard writes its own dispatch header: the shards of one run share a database, not a header.
+      const dispatch = dispatchPathFor(db, target.id, o.shard, o.dispatch);
+      if (dispatch) checkOutputFile(dispatch, '--dispatch');
+      else checkWritableDir(path.join(path.dirname(db), 'dispatch'), '--db (its dispatch/ folder)');
+      if (o.report !== false) checkOutputFile(reportPathFor(db), '--db (its HTML report)');
       const progress = tuneProgressReporter(process.stderr, !o.json);
       let result: TuneResult;
       try {
@@ -104,14 +133,14 @@ export function register(program: Command): void {
           shapes: o.shapes,
           rank: o.rank,
           mode: o.mode,
-          db: o.db,
+          db,
           shard: o.shard,
           force: Boolean(o.force),
           topK: o.topK,
           allowF16Accum: Boolean(o.allowF16Accum),
           allowSlowInt4: Boolean(o.allowSlowInt4),
           verify: Boolean(o.verify),
-          dispatch: o.dispatch,
+          dispatch,
           report: o.report !== false,
           concurrency: o.jobs,
           onProgress: progress.onProgress,

@@ -19,6 +19,21 @@ function summary(r: VerifyRow): string {
   return failed.map((c) => `${c.name}: ${c.detail}`).join('; ');
 }
 
+/** A URI broken into lines at its '_' separators (never inside a token), each at most `width` wide when possible. */
+export function wrapUri(uri: string, width: number): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const token of uri.split(/(?<=_)/)) {
+    if (line && line.length + token.length > width) {
+      lines.push(line);
+      line = '';
+    }
+    line += token;
+  }
+  if (line) lines.push(line);
+  return lines.join('\n');
+}
+
 export function register(program: Command): void {
   program
     .command('verify')
@@ -33,11 +48,13 @@ export function register(program: Command): void {
     .option('--allow-slow-int4', 'sm_90 only: build the INT4 m16n8k64 path anyway (Hopper has no 4-bit fast path; labelled slow)')
     .option('--json', 'print JSON')
     .action(async (o) => {
-      const progress = o.json || !process.stderr.isTTY ? undefined : (done: number, total: number, label: string) => process.stderr.write(`\r${done}/${total} ${label}\x1b[K`);
+      // A terminal gets one rewritten status line; a log (CI) gets one line per config, never silence.
+      const tty = Boolean(process.stderr.isTTY);
+      const progress = o.json ? undefined : (done: number, total: number, label: string) => process.stderr.write(tty ? `\r${done}/${total} ${label}\x1b[K` : `verify: ${done}/${total} ${label}\n`);
       const slow = o.allowSlowInt4 ? withSlowInt4(resolveGpu(o.gpu)) : undefined;
       if (slow && isSlowInt4Target(slow)) process.stderr.write(`${slowInt4Warning(slow)}\n`);
       const rows = await verifyConfigs({ gpu: o.gpu, backend: o.backend, configs: o.configs, input: o.in, format: o.format, group: o.group, seed: o.seed, allowSlowInt4: o.allowSlowInt4, onProgress: progress });
-      if (progress) process.stderr.write('\r\x1b[K');
+      if (progress && tty) process.stderr.write('\r\x1b[K');
       const failed = rows.filter((r) => !r.passed).length;
       if (o.json) {
         process.stdout.write(`${JSON.stringify({ passed: failed === 0, ...(slow && isSlowInt4Target(slow) ? { slowPath: true } : {}), rows }, null, 2)}\n`);
@@ -46,13 +63,12 @@ export function register(program: Command): void {
           head: ['', 'GEMM config', 'M×N×K', 'y exact', 'vs f64', 'checks'],
           style: { head: [], border: [] },
           wordWrap: true,
-          wrapOnWordBoundary: false, // URIs have no spaces: wrap them instead of cutting them
           colWidths: [6, 50, 14, 9, 9, 44],
         });
         for (const r of rows) {
           table.push([
             r.passed ? chalk.green('ok') : chalk.red('FAIL'),
-            r.gemmUri,
+            wrapUri(r.gemmUri, 48),
             `${r.M}×${r.N}×${r.K}`,
             Number.isNaN(r.yBitExact) ? '–' : `${(100 * r.yBitExact).toFixed(1)}%`,
             Number.isNaN(r.relErrorVsFloat64) ? '–' : r.relErrorVsFloat64.toExponential(1),

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../../dsl/errors.js';
+import { MAX_RANK } from '../../dsl/lowrank.js';
 import type { ActivationCoding, Dtype16 } from '../../dsl/types.js';
 import { REPO_ROOT } from '../../codegen/cache.js';
 import { LAYOUT_VERSION, packLayer, unpackLayer, type PackedLayer } from '../../codegen/layouts.js';
@@ -137,6 +138,8 @@ export async function packCheckpoint(o: PackOptions): Promise<PackResult> {
       }
       infos.push(info);
     }
+    // Issue 15: rank 1040 was packed although no kernel takes more than MAX_RANK (the header tells it).
+    for (const i of infos) if (i.rank > MAX_RANK) throw new UserError(`layer '${i.prefix}': rank ${i.rank} exceeds the maximum ${MAX_RANK} (lora_down has ${i.rank} rows)`);
     // Plan: layers in the order their first tensor appears, pass-through tensors after them.
     const planned: PlannedTensor[] = [];
     for (const info of infos) planned.push(...outputTensors(info));

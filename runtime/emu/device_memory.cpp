@@ -1,4 +1,4 @@
-// Emulated device memory: cudaMalloc hands out 256-byte-aligned host memory, each allocation registered
+// Emulated device memory: cudaMalloc hands out 256-byte-aligned host memory between 4 KiB red zones, each allocation registered
 // in a table sorted by address with a shadow byte per byte (1 = written). The table changes only
 // between launches (launches are synchronous and serialised), so the checker reads it without locks.
 #include <algorithm>
@@ -17,7 +17,15 @@ struct Allocation {
   std::uintptr_t base;
   std::size_t size;
   std::uint8_t* shadow;
+  void* raw;  // what aligned_alloc returned: base - kRedZone
 };
+
+/**
+ * Bytes of red zone before and after every allocation: they belong to no allocation, so an overrun of
+ * up to this many bytes is reported as out of bounds instead of landing, unseen, inside a neighbouring
+ * live allocation (the host heap packs allocations back to back). A multiple of 256 keeps alignment.
+ */
+constexpr std::size_t kRedZone = 4096;
 
 namespace {
 std::vector<Allocation> g_allocs;  // sorted by base
@@ -68,7 +76,8 @@ bool find_allocation(std::uintptr_t p, AllocView& out, std::string* nearest) {
 static const Allocation* containing(const void* p, std::size_t n) {
   const auto a = reinterpret_cast<std::uintptr_t>(p);
   const Allocation* al = lookup(a);
-  return al && a + n <= al->base + al->size ? al : nullptr;
+  // n <= end - a, not a + n <= end: a + n wraps for n near SIZE_MAX (issue 15: a segfault in memmove).
+  return al && n <= al->base + al->size - a ? al : nullptr;
 }
 
 }  // namespace svdq::emu::detail
@@ -93,18 +102,20 @@ void set_last_error(cudaError_t e) {
 cudaError_t cudaMalloc(void** ptr, std::size_t bytes) {
   if (!ptr) return fail(cudaErrorInvalidValue, "cudaMalloc(nullptr)");
   std::lock_guard<std::mutex> lock(device_mutex());
+  if (bytes > (std::size_t(1) << 48)) return fail(cudaErrorMemoryAllocation, "cudaMalloc (more than 2^48 bytes)");  // no wrap below
   const std::size_t rounded = (std::max<std::size_t>(bytes, 1) + 255) / 256 * 256;
-  void* p = std::aligned_alloc(256, rounded);
+  void* raw = std::aligned_alloc(256, rounded + 2 * kRedZone);
+  void* p = raw ? static_cast<char*>(raw) + kRedZone : nullptr;
   auto* shadow = static_cast<std::uint8_t*>(std::calloc(std::max<std::size_t>(bytes, 1), 1));
   if (!p || !shadow) {
-    std::free(p);
+    std::free(raw);
     std::free(shadow);
     *ptr = nullptr;
     return fail(cudaErrorMemoryAllocation, "cudaMalloc");
   }
   // Fill with a pattern so reads the checker misses (when disabled) are visibly garbage.
-  std::memset(p, 0xA5, rounded);
-  Allocation a{reinterpret_cast<std::uintptr_t>(p), bytes, shadow};
+  std::memset(raw, 0xA5, rounded + 2 * kRedZone);
+  Allocation a{reinterpret_cast<std::uintptr_t>(p), bytes, shadow, raw};
   g_allocs.insert(std::upper_bound(g_allocs.begin(), g_allocs.end(), a,
                                    [](const Allocation& x, const Allocation& y) { return x.base < y.base; }),
                   a);
@@ -119,7 +130,7 @@ cudaError_t cudaFree(void* ptr) {
   const auto a = reinterpret_cast<std::uintptr_t>(ptr);
   auto it = std::find_if(g_allocs.begin(), g_allocs.end(), [a](const Allocation& x) { return x.base == a; });
   if (it == g_allocs.end()) return fail(cudaErrorInvalidDevicePointer, "cudaFree of a pointer cudaMalloc did not return");
-  std::free(reinterpret_cast<void*>(it->base));
+  std::free(it->raw);
   std::free(it->shadow);
   g_allocs.erase(it);
   g_generation.fetch_add(1, std::memory_order_acq_rel);

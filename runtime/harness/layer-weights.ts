@@ -12,6 +12,7 @@ import { UE4M3_NAN, UE8M0_NAN } from '../../numerics/fp8.js';
 import { fromBits16 } from '../../numerics/float16.js';
 import { toFloat64 } from '../../numerics/tensors.js';
 import { quantizeWeights } from '../reference/quantize.js';
+import { validateFloatWeights } from './validate-layer.js';
 
 export interface WeightOptions {
   /** Format to quantize a float `weight` to (and, with `qweight`, the format the file must hold). */
@@ -72,7 +73,9 @@ export async function readWeights(f: SafetensorsFile, file: string, K: number, d
     const kind = o.format ?? o.defaultFormat ?? 'int4';
     const group = groupFor(kind, o.group, '--group');
     const format: QuantFormat = kind === 'int4' ? { kind, group: (group ?? 64) as Int4Format['group'], scaleDtype: dtype } : formatByKind(kind);
-    const q = quantizeWeights(toFloat64(await f.readTensor('weight')), N, K, format);
+    const w = toFloat64(await f.readTensor('weight'));
+    validateFloatWeights(w, K, `${file}: tensor 'weight'`);
+    const q = quantizeWeights(w, N, K, format);
     return { N, format, qweight: q.codes, wscales: q.scales, wtensorScale: q.tensorScale, weights: 'weight' };
   }
 

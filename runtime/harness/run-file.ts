@@ -17,6 +17,7 @@ import { requireGpu } from './gpu.js';
 import type { Backend, TimingRequest } from './harness.js';
 import { readLayerFile, writeLayerOutput, type LayerFile } from './layer-io.js';
 import { runLayer } from './run-layer.js';
+import { actConfigProblems, validateLayerValues } from './validate-layer.js';
 
 export interface RunFileOptions {
   gpu: string;
@@ -85,6 +86,8 @@ function tilesFor(spec: KernelSpec, target: Target, gemm: GemmTile | undefined, 
     const parsed = parseUri(actConfig);
     if (parsed.kind !== 'act') throw new UserError(`--act-config: '${actConfig}' is not an activation-kernel URI (act_…)`);
     if (parsed.arch !== target.arch) throw new UserError(`--act-config: '${actConfig}' is built for ${parsed.arch} but --gpu is ${target.arch}`);
+    const problems = actConfigProblems(parsed.spec, spec);
+    if (problems.length) throw new UserError(`--act-config ${actConfig} does not fit the layer: the config has ${problems.join('; ')}`);
     act = parsed.tile;
   }
   return { gemm: gemm ?? defaults.gemm, act };
@@ -131,6 +134,7 @@ export async function runLayerFile(o: RunFileOptions): Promise<RunFileResult> {
   const target = o.allowSlowInt4 ? withSlowInt4(resolveGpu(o.gpu)) : resolveGpu(o.gpu);
   if (o.backend === 'gpu') await requireGpu(target.arch); // before reading or building anything
   const file = await readLayerFile(o.input, { format: o.format, group: o.group, defaultFormat: defaultFormatKind(target) });
+  validateLayerValues(file.inputs.layer, (t) => `${o.input}: tensor '${t}'`); // the same rules as pack's
   let spec = specFromFile(file);
   if (!o.config) onTarget(spec, target, o.input, file);
   let gemm: GemmTile | undefined;

@@ -2,6 +2,7 @@
 // `svdq-codegen build` and compiled with nvcc (dist/lib) or with g++ against the CPU emulator
 // (dist/emu). Every entry point validates everything before it launches anything, records a message
 // for svdq_last_error(), and catches every C++ exception at the boundary.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -132,6 +133,11 @@ int max_rank_for(const svdq_layer_desc_t& d, int sm) {
   return best;
 }
 
+// Size arguments are ints the caller controls: every bound below is checked in 64-bit arithmetic so
+// INT_MAX / -1 / INT_MIN are refused, never wrapped (issue 15: M = INT_MAX hung, first + count crashed).
+constexpr long long kMaxElements = 1LL << 31;  // kernels index tensors with 32-bit ints
+constexpr int kMaxGridY = 65535;
+
 void validate_desc(const svdq_layer_desc_t& d) {
   require(d.N >= 16 && d.N % 16 == 0, "N = " + str(d.N) + " must be a positive multiple of 16 (the 16-column weight tile)");
   require(d.format == SVDQ_FORMAT_INT4 || d.format == SVDQ_FORMAT_NVFP4 || d.format == SVDQ_FORMAT_MXFP4,
@@ -144,7 +150,9 @@ void validate_desc(const svdq_layer_desc_t& d) {
   require(d.dtype == SVDQ_DTYPE_FP16 || d.dtype == SVDQ_DTYPE_BF16, "dtype = " + str(d.dtype) + " must be SVDQ_DTYPE_FP16 or _BF16");
   require(d.format != SVDQ_FORMAT_INT4 || d.scale_dtype == SVDQ_DTYPE_FP16 || d.scale_dtype == SVDQ_DTYPE_BF16,
           "scale_dtype = " + str(d.scale_dtype) + " must be SVDQ_DTYPE_FP16 or _BF16");
+  require(static_cast<long long>(d.N) * d.K < kMaxElements, "N × K = " + str(static_cast<long long>(d.N) * d.K) + " must be below 2^31 elements");
   require(d.rank >= 0 && d.rank % 16 == 0, "rank = " + str(d.rank) + " must be 0 or a positive multiple of 16");
+  require(d.act_unsigned == 0 || d.act_unsigned == 1, "act_unsigned = " + str(d.act_unsigned) + " must be 0 or 1");
   require((d.epilogue & ~15u) == 0, "epilogue = " + str(d.epilogue) + " has bits outside SVDQ_EPILOGUE_*");
   require(!((d.epilogue & SVDQ_EPILOGUE_SILU) && (d.epilogue & SVDQ_EPILOGUE_GELU)), "epilogue: SILU and GELU are exclusive");
   require(d.rank == 0 || (d.epilogue & SVDQ_EPILOGUE_LOWRANK), "rank = " + str(d.rank) + " > 0 needs SVDQ_EPILOGUE_LOWRANK");
@@ -160,9 +168,13 @@ void validate_desc(const svdq_layer_desc_t& d) {
   if (d.rank > 0) {
     require(d.lora_down && d.lora_up, "lora_down and lora_up are required when rank > 0");
     require(aligned(d.lora_down, 16) && aligned(d.lora_up, 16), "lora_down and lora_up must be 16-byte aligned");
-    if (d.lora_scales)
-      for (int i = 0; i < d.rank / 16; ++i) require(std::isfinite(d.lora_scales[i]), "lora_scales[" + str(i) + "] is not finite");
   }
+}
+
+/** Reads rank / 16 caller floats: only once the rank is known to fit a compiled kernel (rank = INT_MAX - 15 read past the array). */
+void validate_lora_scales(const svdq_layer_desc_t& d) {
+  if (d.rank > 0 && d.lora_scales)
+    for (int i = 0; i < d.rank / 16; ++i) require(std::isfinite(d.lora_scales[i]), "lora_scales[" + str(i) + "] is not finite");
 }
 
 /** A device allocation owned by a layer. */
@@ -295,6 +307,7 @@ svdq_status_t svdq_layer_create(const svdq_layer_desc_t* desc, svdq_layer_t** ou
     const int kr = kernel_rank_for(*desc, sm, desc->rank);
     if (kr < 0)
       fail(SVDQ_ERR_UNSUPPORTED, "rank = " + str(desc->rank) + " exceeds the largest compiled rank " + str(max_rank_for(*desc, sm)));
+    validate_lora_scales(*desc);
     auto layer = std::make_unique<svdq_layer>();
     layer->desc = *desc;
     layer->sm = best_sm(*desc, sm);
@@ -333,6 +346,8 @@ svdq_status_t svdq_layer_workspace_size(const svdq_layer_t* layer, int M, size_t
   return guarded("svdq_layer_workspace_size", [&] {
     require(layer && bytes, "layer and bytes must not be NULL");
     require(M >= 1, "M = " + str(M) + " must be >= 1");
+    require(static_cast<long long>(M) * std::max(layer->desc.K, layer->desc.N) < kMaxElements,
+            "M = " + str(M) + " gives more than 2^31 elements of x or y");
     size_t a, b, c;
     *bytes = layer->workspace(M, &a, &b, &c);
   });
@@ -347,12 +362,16 @@ svdq_status_t svdq_layer_run(svdq_layer_t* layer, int M, const void* x, void* y,
     require(aligned(x, 2), "x must be 2-byte aligned");
     require(aligned(y, 16), "y must be 16-byte aligned");
     require(aligned(workspace, 16), "workspace must be 16-byte aligned");
+    require(static_cast<long long>(M) * std::max(layer->desc.K, layer->desc.N) < kMaxElements,
+            "M = " + str(M) + " gives more than 2^31 elements of x or y");
     size_t aq_bytes, as_bytes, la_bytes;
     const size_t need = layer->workspace(M, &aq_bytes, &as_bytes, &la_bytes);
     require(workspace_bytes >= need, "workspace_bytes = " + str(static_cast<long long>(workspace_bytes)) + " < " +
                                          str(static_cast<long long>(need)) + " needed for M = " + str(M));
     const KernelInfo& k = layer->choose(M);
-    require((M + k.block_m - 1) / k.block_m <= 65535, "M = " + str(M) + " exceeds the grid limit of this kernel");
+    const long long blocks = (static_cast<long long>(M) + k.block_m - 1) / k.block_m;  // no int overflow at M = INT_MAX
+    require(blocks <= kMaxGridY, "M = " + str(M) + " needs " + str(blocks) + " row blocks of " + str(k.block_m) +
+                                     "; this kernel's grid allows at most " + str(kMaxGridY) + " (M <= " + str(static_cast<long long>(kMaxGridY) * k.block_m) + ")");
     const svdq_layer_desc_t& d = layer->desc;
     char* ws = static_cast<char*>(workspace);
     const cudaStream_t s = static_cast<cudaStream_t>(stream);
@@ -412,13 +431,15 @@ svdq_status_t svdq_layer_append_lora(svdq_layer_t* layer, int rank, const void* 
     require(layer->desc.epilogue & SVDQ_EPILOGUE_LOWRANK, "the layer was created without SVDQ_EPILOGUE_LOWRANK");
     require(lora_down && lora_up, "lora_down and lora_up must not be NULL");
     require(aligned(lora_down, 16) && aligned(lora_up, 16), "lora_down and lora_up must be 16-byte aligned");
-    if (scales)
-      for (int i = 0; i < rank / 16; ++i) require(std::isfinite(scales[i]), "scales[" + str(i) + "] is not finite");
-    const int total = layer->desc.rank + rank;
-    const int kr = kernel_rank_for(layer->desc, layer->sm == 0 ? device_sm() : layer->sm, total);
+    const long long total_ll = static_cast<long long>(layer->desc.rank) + rank;  // rank near INT_MAX must not wrap
+    const int max_rank = max_rank_for(layer->desc, layer->sm);
+    const int total = total_ll <= max_rank ? static_cast<int>(total_ll) : -1;
+    const int kr = total < 0 ? -1 : kernel_rank_for(layer->desc, layer->sm == 0 ? device_sm() : layer->sm, total);
     if (kr < 0)
-      fail(SVDQ_ERR_UNSUPPORTED, "rank " + str(layer->desc.rank) + " + " + str(rank) + " = " + str(total) +
+      fail(SVDQ_ERR_UNSUPPORTED, "rank " + str(layer->desc.rank) + " + " + str(rank) + " = " + str(total_ll) +
                                      " exceeds the largest compiled rank " + str(max_rank_for(layer->desc, layer->sm)));
+    if (scales)  // read rank / 16 caller floats only once the rank is known to fit
+      for (int i = 0; i < rank / 16; ++i) require(std::isfinite(scales[i]), "scales[" + str(i) + "] is not finite");
     if (kr == layer->kernel_rank) {
       copy_rank_tiles(layer->lora_down.p, kr, lora_down, rank, layer->desc.rank / 16, layer->desc.K);
       copy_rank_tiles(layer->lora_up.p, kr, lora_up, rank, layer->desc.rank / 16, layer->desc.N);
@@ -437,8 +458,10 @@ svdq_status_t svdq_layer_set_lora_scales(svdq_layer_t* layer, int first, int cou
   return guarded("svdq_layer_set_lora_scales", [&] {
     require(layer != nullptr, "layer is NULL");
     require(scales != nullptr, "scales is NULL");
-    require(first >= 0 && count >= 1 && first + count <= layer->desc.rank / 16,
-            "groups [" + str(first) + ", " + str(first + count) + ") are outside the layer's " + str(layer->desc.rank / 16) + " 16-rank groups");
+    const int groups = layer->desc.rank / 16;
+    // count <= groups - first, not first + count <= groups: the sum overflows for first or count near INT_MAX
+    require(first >= 0 && count >= 1 && first < groups && count <= groups - first,
+            "groups [" + str(first) + ", " + str(static_cast<long long>(first) + count) + ") are outside the layer's " + str(groups) + " 16-rank groups");
     for (int i = 0; i < count; ++i) require(std::isfinite(scales[i]), "scales[" + str(i) + "] is not finite");
     for (int i = 0; i < count; ++i) layer->scales[first + i] = scales[i];
     layer->upload_scales();

@@ -75,7 +75,7 @@ describe('svdq-codegen CLI', () => {
     ['a missing required option', ['run', '--gpu', 'sm_89', '--in', 'a.safetensors'], /required option '--out <file>' not specified/],
     ['an unknown backend', ['run', '--gpu', 'sm_89', '--backend', 'tpu', '--in', 'a', '--out', 'b'], /--backend: "tpu" is not valid; expected emu/],
     ['an unknown GPU', ['verify', '--gpu', 'sm_42'], /--gpu: "sm_42" is not a known GPU/],
-    ['a missing input file', ['run', '--gpu', 'sm_89', '--in', 'nope.safetensors', '--out', 'y.safetensors'], /nope.safetensors: cannot open \(ENOENT\)/],
+    ['a missing input file', ['run', '--gpu', 'sm_89', '--in', 'nope.safetensors', '--out', 'y.safetensors'], /--in nope\.safetensors: no such layer file/],
     ['a malformed URI', ['verify', '--gpu', 'sm_89', '--configs', 'w4a4_bogus'], /kernel URI 'w4a4_bogus'/],
     ['an unknown option', ['gen', '--frobnicate'], /unknown option '--frobnicate'/],
     ['verify on a GPU that is not there', ['verify', '--gpu', 'sm_89', '--backend', 'gpu'], /no CUDA GPU found \(.+\); use --backend emu/],

@@ -180,6 +180,11 @@ describe('safetensors defects are UserErrors, never crashes', () => {
     expect(await readAll(file)).toMatchObject({ message: expect.stringMatching(/header size 4611686018427387904 exceeds/) });
   });
 
+  it('rejects a tensor name that appears twice (JSON.parse would keep only the last)', async () => {
+    const text = '{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},"a":{"dtype":"U8","shape":[2],"data_offsets":[2,4]}}';
+    expect(await readAll(rawFile(undefined, new Uint8Array(4), text))).toMatchObject({ message: expect.stringMatching(/tensor name "a" appears twice in the header/) });
+  });
+
   it('names the missing tensor and the ones present', async () => {
     const file = fresh();
     await writeSafetensors(file, { x: tensor('fp16', [1]) });

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { actUri, gemmUri, parseUri } from '../../codegen/uri.js';
+import { actUri, gemmUri, parseUri, SILU_U4_SHIFT } from '../../codegen/uri.js';
+import { UserError } from '../../dsl/errors.js';
+import { validateSpec } from '../../dsl/spec.js';
+import { validateActTile, validateGemmTile } from '../../dsl/tiles.js';
+import { runs } from '../fuzz/runs.js';
 import type { EpilogueOp, GemmTile, KernelSpec, QuantFormat, SmArch } from '../../dsl/types.js';
 
 const arch = fc.constantFrom<SmArch>('sm_75', 'sm_80', 'sm_86', 'sm_89', 'sm_120a', 'sm_121a');
@@ -66,22 +70,88 @@ describe('kernel URIs', () => {
     expect(c.kind === 'gemm' && c.spec.epilogue.map((e) => e.op)).toEqual(['cscale', 'bias', 'lowrank']);
   });
 
-  it('round-trips every GEMM config', () => {
+  it('round-trips every valid GEMM config and refuses every invalid one (parse ⇒ validate)', () => {
+    let accepted = 0;
     fc.assert(
       fc.property(spec, tile, arch, (s, t, a) => {
-        const parsed = parseUri(gemmUri(s, t, a));
-        expect(parsed).toEqual({ kind: 'gemm', spec: s, tile: t, arch: a });
+        const uri = gemmUri(s, t, a);
+        // The shift is not in the URI: parse gives the documented default for the activation before qnext.
+        const silu = s.epilogue.some((e) => e.op === 'silu');
+        const want: KernelSpec = { ...s, epilogue: s.epilogue.map((e) => (e.op === 'qnext' && e.activation.unsigned && silu ? { ...e, activation: { unsigned: true, shift: SILU_U4_SHIFT } } : e)) };
+        let valid = true;
+        try {
+          validateGemmTile(t, validateSpec(want));
+        } catch {
+          valid = false;
+        }
+        if (valid) expect(parseUri(uri)).toEqual({ kind: 'gemm', spec: want, tile: t, arch: a });
+        else expect(() => parseUri(uri)).toThrow(UserError);
+        if (valid) accepted++;
       }),
+      { numRuns: runs() },
+    );
+    expect(accepted).toBeGreaterThan(runs() / 20); // both sides of the property are exercised
+  });
+
+  it('round-trips valid activation-kernel configs and refuses invalid ones', () => {
+    fc.assert(
+      fc.property(spec, arch, fc.constantFrom(16, 32, 64), fc.constantFrom(64, 128, 256), fc.constantFrom(1, 2, 4, 8), (s, a, bm, bk, w) => {
+        const t = { blockM: bm, blockK: bk, warps: w };
+        const uri = actUri(s, t, a);
+        const { epilogue: _dropped, ...rest } = s;
+        let valid = true;
+        try {
+          validateActTile(t, validateSpec({ ...rest, epilogue: rest.lowRank.rank > 0 ? [{ op: 'lowrank' }] : [] }));
+        } catch {
+          valid = false;
+        }
+        if (valid) expect(parseUri(uri)).toEqual({ kind: 'act', spec: rest, tile: t, arch: a });
+        else expect(() => parseUri(uri)).toThrow(UserError);
+      }),
+      { numRuns: runs() },
     );
   });
 
-  it('round-trips activation-kernel configs', () => {
+  it('refuses the invalid configs of issue 15 that used to run (one validation path)', () => {
+    const base = 'w4a4_int4g64_bf16_r32_m128n128k64_w2x4_s3_smem_f32acc_sm89_';
+    expect(parseUri(`${base}bias-lora`).kind).toBe('gemm');
+    expect(() => parseUri(`${base}bias-bias-lora`)).toThrow(/epilogue\[1\]\.op: "bias" appears twice/);
+    expect(() => parseUri(`${base}bias-lora-gelu-silu`)).toThrow(/"silu" cannot follow gelu/);
+    expect(() => parseUri(`${base}bias-lora-gelu-gelu`)).toThrow(/"gelu" appears twice/);
+    expect(() => parseUri(`${base}gelu-bias-lora`)).toThrow(/"bias" cannot come after gelu/);
+    // rank 32 without 'lora' would silently drop the low-rank branch
+    expect(() => parseUri(`${base}bias`)).toThrow(/has no 'lowrank' step but lowRank.rank is 32/);
+    expect(() => parseUri(base.replace('_r32_', '_r032_') + 'bias-lora')).toThrow(/rank '032'.*without leading zeros/);
+    expect(() => parseUri(base.replace('_r32_', '_r9007199254740993_') + 'bias-lora')).toThrow(/at most 2\^53/);
+    expect(() => parseUri(base.replace('m128n128', 'm0128n128') + 'bias-lora')).toThrow(/blockM '0128'/);
+    expect(() => parseUri(base.replace('_r32_', '_r24_') + 'bias-lora')).toThrow(/lowRank\.rank: 24 is not a multiple of 16/);
+    expect(() => parseUri(base.replace('w2x4', 'w4x4') + 'bias-lora')).toThrow(/at most 8 warps/);
+    expect(() => parseUri(base.replace('int4g64', 'int4g64sbf16') + 'bias-lora')).toThrow(/not in canonical form; the same config is spelled 'w4a4_int4g64_bf16/);
+    expect(() => parseUri('act_int4g64_bf16_r32_m48k64_w1_sm89')).toThrow(/actTile\.blockM: 48 must be a power of two/);
+    expect(() => parseUri('w4a4_nvfp4g16_bf16_r32_m128n128k64_w2x4_s3_smem_f16acc_sm120a_bias-lora')).toThrow(/accum: "f16" is only allowed for int4/);
+  });
+
+  it('garbage and mutated URIs: a UserError, or a canonical config that re-validates (seeded)', () => {
+    const valid = fc.tuple(spec, tile, arch).map(([s, t, a]) => gemmUri(s, t, a));
+    const mutate = fc.tuple(valid, fc.nat(), fc.nat(), fc.constantFrom('', '0', '_', '-', 'bias', 'lora', 'gelu', 'silu', '9'.repeat(20), 'r', 'x', '.')).map(([u, i, j, ins]) => {
+      const a = i % (u.length + 1);
+      const b = Math.min(u.length, a + (j % 4));
+      return u.slice(0, a) + ins + u.slice(b);
+    });
     fc.assert(
-      fc.property(spec, arch, fc.constantFrom(16, 32, 64), fc.constantFrom(64, 128, 256), fc.constantFrom(1, 2, 4, 8), (s, a, bm, bk, w) => {
-        const parsed = parseUri(actUri(s, { blockM: bm, blockK: bk, warps: w }, a));
-        const { epilogue: _dropped, ...rest } = s;
-        expect(parsed).toEqual({ kind: 'act', spec: rest, tile: { blockM: bm, blockK: bk, warps: w }, arch: a });
+      fc.property(fc.oneof(fc.string(), fc.string({ unit: fc.constantFrom('_', '-', '.', 'w4a4', 'act', 'r32', 'm64n64k64', 'w2x2', 's2', 'reg', 'f32acc', 'sm89', 'bias', 'lora', 'int4g64', 'bf16') }), mutate), (u) => {
+        let p: ReturnType<typeof parseUri>;
+        try {
+          p = parseUri(u);
+        } catch (e) {
+          expect(e).toBeInstanceOf(UserError);
+          return;
+        }
+        const again = p.kind === 'gemm' ? gemmUri(p.spec, p.tile, p.arch) : actUri({ ...p.spec, epilogue: [] }, p.tile, p.arch);
+        expect(again).toBe(u);
+        if (p.kind === 'gemm') validateGemmTile(p.tile, validateSpec(p.spec));
       }),
+      { numRuns: runs(2000) },
     );
   });
 

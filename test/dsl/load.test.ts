@@ -129,6 +129,6 @@ describe('loadUserSpecFile', () => {
     await expect(loadUserSpecFile(syntax)).rejects.toThrow(/syntax\.ts: cannot load spec file: .*Expected "}" but found ";"/s);
     await expect(loadUserSpecFile(thrower)).rejects.toThrow(/throws\.ts: cannot load spec file: boom/);
     await expect(loadUserSpecFile(empty)).rejects.toThrow(/empty\.ts: exports no kernel specs/);
-    await expect(loadUserSpecFile(dir)).rejects.toThrow(/spec file not found/);
+    await expect(loadUserSpecFile(dir)).rejects.toThrow(/is a folder, not a spec file/);
   });
 });

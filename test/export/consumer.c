@@ -6,7 +6,11 @@
  *   consumer misuse CKPT PREFIX                                (bad calls: errors, nothing launched)
  * The format follows the packed tensors: F16/BF16 wscales = INT4; U8 wscales = NVFP4 (group 16, with its
  * F32 wtensor_scale) or MXFP4 (group 32).
+ *
+ *   consumer fuzz CKPT PREFIX < calls                          (one ABI call per line: OP A B)
+ *   consumer sizes CKPT PREFIX                                 (every size argument at 0, -1, INT_MAX, SIZE_MAX)
  */
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -219,11 +223,137 @@ static void misuse(void) {
   printf("misuse: %d checks passed\n", g_checks);
 }
 
+/* Every size argument of the ABI at 0, -1, INT_MAX, INT_MIN and SIZE_MAX (issue 15): an error with a
+ * message, never a crash, a hang or a launch. */
+static void sizes(void) {
+  svdq_layer_t* layer = NULL;
+  svdq_layer_desc_t d;
+  const int ints[] = {0, -1, INT_MAX, INT_MIN, INT_MAX - 15, -16};
+  for (size_t i = 0; i < sizeof ints / sizeof ints[0]; ++i) {
+    const int v = ints[i];
+    d = g_desc; d.N = v; if (svdq_layer_create(&d, &layer) == SVDQ_OK || !svdq_last_error()[0]) die("create accepted N");
+    d = g_desc; d.K = v; if (svdq_layer_create(&d, &layer) == SVDQ_OK || !svdq_last_error()[0]) die("create accepted K");
+    d = g_desc; d.group = v; if (svdq_layer_create(&d, &layer) == SVDQ_OK || !svdq_last_error()[0]) die("create accepted group");
+    d = g_desc; d.rank = v; if (v != 0 && (svdq_layer_create(&d, &layer) == SVDQ_OK || !svdq_last_error()[0])) die("create accepted rank");
+    d = g_desc; d.act_unsigned = v; if (v != 0 && (svdq_layer_create(&d, &layer) == SVDQ_OK || !svdq_last_error()[0])) die("create accepted act_unsigned");
+    printf("create size %d: refused\n", v);
+  }
+  d = g_desc; d.act_unsigned = 7; EXPECT(svdq_layer_create(&d, &layer), SVDQ_ERR_INVALID_ARG);
+  d = g_desc; d.N = 1 << 20; d.K = 1 << 12; EXPECT(svdq_layer_create(&d, &layer), SVDQ_ERR_INVALID_ARG);
+  if (layer != NULL) die("a failed create left a layer");
+  EXPECT(svdq_layer_create(&g_desc, &layer), SVDQ_OK);
+  size_t ws = 0;
+  EXPECT(svdq_layer_workspace_size(layer, -1, &ws), SVDQ_ERR_INVALID_ARG);
+  EXPECT(svdq_layer_workspace_size(layer, INT_MIN, &ws), SVDQ_ERR_INVALID_ARG);
+  EXPECT(svdq_layer_workspace_size(layer, INT_MAX, &ws), SVDQ_ERR_INVALID_ARG);
+  void *x = NULL, *y = NULL, *w = NULL;
+  EXPECT(svdq_device_alloc(4096, &x), SVDQ_OK);
+  EXPECT(svdq_device_alloc(4096, &y), SVDQ_OK);
+  EXPECT(svdq_device_alloc(4096, &w), SVDQ_OK);
+  /* workspace_bytes = SIZE_MAX passes the workspace check: the row-count and grid checks must still refuse */
+  const int ms[] = {0, -1, INT_MIN, INT_MAX, 2147483547, 65535 * 128 + 1};
+  for (size_t i = 0; i < sizeof ms / sizeof ms[0]; ++i)
+    EXPECT(svdq_layer_run(layer, ms[i], x, y, w, SIZE_MAX, NULL), SVDQ_ERR_INVALID_ARG);
+  float scale[4] = {1, 1, 1, 1};
+  const int ranks[] = {0, -1, INT_MIN, INT_MAX, INT_MAX - 15, 2147483632};
+  for (size_t i = 0; i < sizeof ranks / sizeof ranks[0]; ++i) {
+    svdq_status_t s = svdq_layer_append_lora(layer, ranks[i], g_desc.lora_down, g_desc.lora_up, scale); /* 4 floats only */
+    if (s == SVDQ_OK || !svdq_last_error()[0]) die("append_lora accepted a rank");
+    printf("append_lora rank %d -> %d: %s\n", ranks[i], s, svdq_last_error());
+  }
+  const int fc[][2] = {{0, 0}, {-1, 1}, {0, -1}, {INT_MAX, 1}, {1, INT_MAX}, {INT_MAX, INT_MAX}, {INT_MIN, INT_MAX}, {1, 2}};
+  for (size_t i = 0; i < sizeof fc / sizeof fc[0]; ++i)
+    EXPECT(svdq_layer_set_lora_scales(layer, fc[i][0], fc[i][1], scale), SVDQ_ERR_INVALID_ARG);
+  EXPECT(svdq_layer_set_lora_scales(layer, 1, 1, scale), SVDQ_OK);
+  void* p = NULL;
+  EXPECT(svdq_device_alloc(0, &p), SVDQ_ERR_INVALID_ARG);
+  EXPECT(svdq_device_alloc(SIZE_MAX, &p), SVDQ_ERR_OUT_OF_MEMORY);
+  EXPECT(svdq_device_alloc(SIZE_MAX / 2, &p), SVDQ_ERR_OUT_OF_MEMORY);
+  if (p != NULL) die("a failed alloc returned a pointer");
+  unsigned char host[64] = {0};
+  const size_t bytes[] = {SIZE_MAX, SIZE_MAX - 8, (size_t)INT_MAX, 4097};
+  for (size_t i = 0; i < sizeof bytes / sizeof bytes[0]; ++i) {
+    EXPECT(svdq_copy_to_device(x, host, bytes[i]), SVDQ_ERR_LAUNCH);
+    EXPECT(svdq_copy_to_host(host, x, bytes[i]), SVDQ_ERR_LAUNCH);
+  }
+  EXPECT(svdq_copy_to_device(x, host, 0), SVDQ_OK);
+  EXPECT(svdq_copy_to_device((char*)x + 4090, host, 8), SVDQ_ERR_LAUNCH);
+  svdq_device_free(x);
+  svdq_device_free(y);
+  svdq_device_free(w);
+  svdq_layer_destroy(layer);
+  printf("sizes: %d checks passed\n", g_checks);
+}
+
+/* Fuzz mode: one call per stdin line "OP A B" (decimal; A, B as 64-bit, truncated to the argument's
+ * type like a C caller would), one status per stdout line. Layer-creating calls destroy what they made. */
+static void fuzz(void) {
+  svdq_layer_t* layer = NULL;
+  if (svdq_layer_create(&g_desc, &layer) != SVDQ_OK) die("fuzz: the base layer does not create");
+  void* buf = NULL;
+  if (svdq_device_alloc(4096, &buf) != SVDQ_OK) die("fuzz: alloc");
+  unsigned char host[4096];
+  memset(host, 0, sizeof host);
+  if (svdq_copy_to_device(buf, host, sizeof host) != SVDQ_OK) die("fuzz: copy");
+  char op[32];
+  long long a, b;
+  while (scanf("%31s %lld %lld", op, &a, &b) == 3) {
+    svdq_status_t s = SVDQ_ERR_INTERNAL;
+    char msg[512] = "";
+    svdq_layer_desc_t d = g_desc;
+    svdq_layer_t* made = NULL;
+    size_t ws = 0;
+    void* p = NULL;
+    if (strcmp(op, "create") == 0) {
+      switch ((int)(b & 7)) {
+        case 0: d.N = (int)a; break;
+        case 1: d.K = (int)a; break;
+        case 2: d.rank = (int)a; break;
+        case 3: d.group = (int)a; break;
+        case 4: d.act_unsigned = (int)a; break;
+        default: d.epilogue = (unsigned)a; break;
+      }
+      s = svdq_layer_create(&d, &made);
+      snprintf(msg, sizeof msg, "%s", svdq_last_error());
+      svdq_layer_destroy(made); /* clears the message: keep it first */
+    } else if (strcmp(op, "ws") == 0) {
+      s = svdq_layer_workspace_size(layer, (int)a, &ws);
+    } else if (strcmp(op, "run") == 0) {
+      /* an honest caller: workspace_bytes never exceeds the real buffer (4096 bytes) */
+      s = svdq_layer_run(layer, (int)a, buf, buf, buf, (size_t)b < 4096 ? (size_t)b : 4096, NULL);
+    } else if (strcmp(op, "append") == 0) {
+      s = svdq_layer_append_lora(layer, (int)a, g_desc.lora_down, g_desc.lora_up, NULL);
+    } else if (strcmp(op, "scales") == 0) {
+      float sc[2] = {1, 1};
+      s = svdq_layer_set_lora_scales(layer, (int)a, (int)b, sc);
+    } else if (strcmp(op, "alloc") == 0) {
+      s = svdq_device_alloc((size_t)a, &p);
+      snprintf(msg, sizeof msg, "%s", svdq_last_error());
+      svdq_device_free(p);
+    } else if (strcmp(op, "copy") == 0) {
+      s = (b & 1) ? svdq_copy_to_host(host, buf, (size_t)a) : svdq_copy_to_device(buf, host, (size_t)a);
+    }
+    if (!msg[0]) snprintf(msg, sizeof msg, "%s", svdq_last_error());
+    printf("%d %s\n", (int)s, s == SVDQ_OK ? "" : msg);
+  }
+  if (svdq_layer_rank(layer) != g_desc.rank) die("fuzz: a rejected append changed the rank");
+  svdq_device_free(buf);
+  svdq_layer_destroy(layer);
+}
+
 int main(int argc, char** argv) {
   if (argc < 4) die("usage: consumer run|append|misuse CKPT PREFIX ...");
   if (svdq_abi_version() != SVDQ_ABI_VERSION) die("ABI version mismatch");
   open_checkpoint(argv[2]);
   describe(argv[3]);
+  if (strcmp(argv[1], "fuzz") == 0) {
+    fuzz();
+    return 0;
+  }
+  if (strcmp(argv[1], "sizes") == 0) {
+    sizes();
+    return 0;
+  }
   if (strcmp(argv[1], "misuse") == 0) {
     misuse();
     return 0;

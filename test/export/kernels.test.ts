@@ -121,6 +121,8 @@ describe('svdq-codegen build (CLI)', () => {
     try {
       const bin = path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'bin', 'svdq-codegen.js');
       const out = path.join(dir, 'dist');
+      // A named --db must exist (a missing one is refused, test/bin/hardening.test.ts): an empty database.
+      await fs.writeFile(path.join(dir, 'none.json'), JSON.stringify({ schema: 'svdq-codegen/tune-db', version: 1, records: [] }));
       const r = await execa('node', [bin, 'build', '--gpu', 'sm_89', '--out', out, '--model', 'flux.1-dev', '--db', path.join(dir, 'none.json'), '--no-cuda', '--no-emu'], { reject: false });
       expect(r.exitCode, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/kernel\(s\) for sm_89, 0 tuned dispatch row\(s\), \d+ skipped/);

@@ -91,6 +91,25 @@ describe('tune (model mode, fake compiler)', () => {
     expect((await readDb(db)).records).toHaveLength(3);
   });
 
+  it('writes each job’s record as its compiles finish: a kill during a later compile keeps the first job (issue 15)', async () => {
+    const db = join(await tmp(), 'db.json');
+    let compiles = 0;
+    const crash = tune({
+      ...base,
+      db,
+      shapes: SHAPES,
+      compiler: fakeCompiler(),
+      concurrency: 1, // one job per chunk: 3 GEMM + 2 activation candidates
+      onProgress: (e) => {
+        if (e.phase === 'compile' && ++compiles === 7) throw new Error('simulated kill while compiling job 2');
+      },
+    });
+    await expect(crash).rejects.toThrow('simulated kill');
+    expect((await readDb(db)).records).toHaveLength(1);
+    const resumed = await tune({ ...base, db, shapes: SHAPES, compiler: fakeCompiler() });
+    expect([resumed.resumed, resumed.tuned]).toEqual([1, 2]);
+  });
+
   it('two tune processes on one database keep both runs’ records', async () => {
     const db = join(await tmp(), 'db.json');
     const run = (shapes: string[]) =>

@@ -135,6 +135,15 @@ describe('pack --from logical', () => {
     expect((await fs.readdir(dir)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
   });
 
+  it('refuses a rank above 1024 before writing anything (issue 15: rank 1040 was packed)', async () => {
+    const l = makeLayer({ N: 16, K: 64, rank: 1040, format: INT4, dtype: 'bf16', seed: 5 });
+    const input = path.join(dir, 'rank1040.safetensors');
+    const output = path.join(dir, 'rank1040-out.safetensors');
+    await writeLogicalCheckpoint(input, { L: l });
+    await expect(packCheckpoint({ from: 'logical', input, output })).rejects.toThrow(/layer 'L': rank 1040 exceeds the maximum 1024/);
+    await expect(fs.access(output)).rejects.toThrow();
+  });
+
   it('leaves an existing output untouched when packing fails', async () => {
     const output = path.join(dir, 'existing.safetensors');
     await fs.writeFile(output, 'old');

@@ -27,6 +27,11 @@ describe('global memory checker', () => {
     expect(r.stderr).toMatch(/out-of-bounds in kernel planted_oob_write block \(1,0,0\) thread \(63,0,0\)/);
   });
 
+  it('catches overruns of up to 4 KiB that would land in a neighbouring live allocation (red zones)', async () => {
+    const r = await run('neighbour', { SVDQ_EMU_QUIET: '1' });
+    expect(r.stdout).toMatch(/neighbour 256 of 256 overruns caught/);
+  });
+
   it('catches reads of never-written memory and caps the stored reports', async () => {
     const r = await run('uninit');
     const launch = onlyLaunch(r.reports);

@@ -1,6 +1,8 @@
 // Planted bugs for the checker tests: each scenario launches one faulty (or clean) kernel, prints the
 // addresses the test needs and the launch's error, and exits 0 (a report must not crash the process).
 #include <cstdio>
+#include <memory>
+#include <vector>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -92,6 +94,10 @@ static void print_status(const char* what) {
   std::printf("%s %s\n", what, cudaGetErrorName(e));
 }
 
+/** One store `past` bytes beyond the end of a 256-byte buffer (issue 15: an overrun that lands inside a
+ * neighbouring live allocation went unseen). */
+__global__ void planted_neighbour_overrun(float* y, int past) { st(y + (256 + past) / 4, 2.0f); }
+
 int main(int argc, char** argv) {
   const std::string scenario = argc > 1 ? argv[1] : "";
   svdq::DeviceBuffer<float> x(64), fy(128);
@@ -165,6 +171,19 @@ int main(int argc, char** argv) {
   } else if (scenario == "smem-overrun") {
     SVDQ_LAUNCH(dynamic_overrun, 1, 33, 32 * sizeof(int), nullptr)(iy.data());
     print_status("launch");
+  } else if (scenario == "neighbour") {
+    // Many 256-byte buffers allocated back to back, as a program's tensors are: overruns of up to 4 KiB
+    // from each must be reported, wherever the host heap put the next buffer.
+    std::vector<std::unique_ptr<svdq::DeviceBuffer<float>>> bufs;
+    for (int i = 0; i < 8; ++i) bufs.push_back(std::make_unique<svdq::DeviceBuffer<float>>(64));
+    int caught = 0, probes = 0;
+    for (auto& b : bufs)
+      for (int past = 0; past < 4096; past += 128) {
+        ++probes;
+        SVDQ_LAUNCH(planted_neighbour_overrun, 1, 1, 0, nullptr)(b->data(), past);
+        if (cudaGetLastError() == cudaErrorIllegalAddress) ++caught;
+      }
+    std::printf("neighbour %d of %d overruns caught\n", caught, probes);
   } else if (scenario == "after-error") {
     // A failed launch does not poison later ones.
     svdq::DeviceBuffer<float> small(127);
