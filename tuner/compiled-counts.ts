@@ -58,6 +58,6 @@ export type KernelInspector = (plans: readonly (GemmPlan | ActPlan)[], target: T
 export const inspectAll: KernelInspector = async (plans, target, concurrency) => {
   const unique = [...new Map(plans.filter((p) => p.kind === 'gemm').map((p) => [p.uri, p])).values()];
   const limit = pLimit(Math.max(1, concurrency ?? 2));
-  const out = await Promise.all(unique.map((p) => limit(async () => toCompiledCounts(await inspectUri(p.uri, { target })))));
+  const out = await Promise.all(unique.map((p) => limit(async () => toCompiledCounts(await inspectUri(p.uri, { target, ptxWithoutDisassembler: true })))));
   return new Map(out.map((c) => [c.uri, c]));
 };

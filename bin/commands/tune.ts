@@ -5,6 +5,8 @@ import { checkOutputFile, checkWritableDir } from '../../codegen/paths.js';
 import { isSlowInt4Target, slowInt4Warning, withSlowInt4 } from '../../dsl/compat.js';
 import { UserError } from '../../dsl/errors.js';
 import { resolveGpu } from '../../dsl/targets.js';
+import { ensureDisassembler } from '../../codegen/inspect/index.js';
+import { disassemblableSm } from '../../codegen/inspect/tools.js';
 import { parseShapes } from '../../tuner/jobs.js';
 import { tuneProgressReporter } from '../../tuner/progress.js';
 import { renderSummaryTable, useColor } from '../../tuner/report.js';
@@ -122,6 +124,9 @@ export function register(program: Command): void {
       if (dispatch) checkOutputFile(dispatch, '--dispatch');
       else checkWritableDir(path.join(path.dirname(db), 'dispatch'), '--db (its dispatch/ folder)');
       if (o.report !== false) checkOutputFile(reportPathFor(db), '--db (its HTML report)');
+      // The final ranking reads the compiled main loop: fetch a disassembler once if there is none
+      // (tuning still runs without one, on PTX-level counts).
+      if (disassemblableSm(target.arch) !== undefined) await ensureDisassembler((line) => process.stderr.write(`${line}\n`));
       const progress = tuneProgressReporter(process.stderr, !o.json);
       let result: TuneResult;
       try {

@@ -5,7 +5,7 @@ export { CLASSES, CLASS_TITLES, classify, mmaUnits, type InstrClass } from './cl
 export { countLoop, findLoops, findMainLoop, findQuantLoop, type Loop, type LoopCounts } from './loops.js';
 export { occupancy, predict, type Prediction } from './predict.js';
 export { parsePtx, parseSass, type AsmFunction, type Instr } from './sass.js';
-export { disassemble, findDisassembler, installDisassembler, requireDisassembler, rewriteCubinHeader, toolsDir, type Disassembler } from './tools.js';
+export { disassemble, ensureDisassembler, findDisassembler, installDisassembler, requireDisassembler, rewriteCubinHeader, toolsDir, type Disassembler } from './tools.js';
 export { MAIN_LOOP_BUDGET, budgetViolations, mmasPerK64Step } from './budget.js';
 export { selectKernels, selectUris, parseTileArg, type InspectSelection } from './select.js';
 export { renderInspectTables } from './table.js';

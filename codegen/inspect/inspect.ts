@@ -19,7 +19,7 @@ import { parseUri } from '../uri.js';
 import { actReport, gemmReport, type ActLoopReport, type MainLoopReport } from './analyze.js';
 import { occupancy, predict, type Prediction } from './predict.js';
 import { parsePtx, parseSass, type AsmFunction } from './sass.js';
-import { disassemblableSm, disassemble, requireDisassembler } from './tools.js';
+import { disassemblableSm, disassemble, findDisassembler, requireDisassembler } from './tools.js';
 
 export interface KernelInspection {
   /** The kernel URI (inspectUri) or the name given to inspectSource. */
@@ -57,6 +57,11 @@ export interface InspectOptions {
   keepDir?: string;
   /** The card whose limits and rates to use (its arch must be the URI's); default: the arch's default card. */
   target?: Target;
+  /**
+   * Where the arch has SASS but no disassembler is installed: count at PTX level (labelled 'ptx') instead
+   * of failing. The tuner sets it so `tune` runs on a machine without a CUDA toolkit's cuobjdump.
+   */
+  ptxWithoutDisassembler?: boolean;
 }
 
 export interface InspectSourceOptions extends InspectOptions {
@@ -114,8 +119,12 @@ export async function inspectSource(cu: string, arch: SmArch, name = 'kernel', o
   if (kind === 'act' && !(opts.actElementsPerIteration! > 0)) throw new UserError('inspectSource: kind act needs actElementsPerIteration > 0');
   const keep = opts.keepDir !== undefined ? await checkKeepDir(opts.keepDir) : undefined;
   const target = opts.target ?? inspectionTarget(arch);
-  const level: 'sass' | 'ptx' = disassemblableSm(arch) !== undefined ? 'sass' : 'ptx';
-  const disassembler = level === 'sass' ? requireDisassembler() : undefined; // before compiling: fail fast
+  let level: 'sass' | 'ptx' = disassemblableSm(arch) !== undefined ? 'sass' : 'ptx';
+  let disassembler = level === 'sass' ? findDisassembler() : undefined;
+  if (level === 'sass' && !disassembler) {
+    if (opts.ptxWithoutDisassembler) level = 'ptx';
+    else disassembler = requireDisassembler(); // before compiling: fail fast
+  }
   const cubin = await compileCuda({ source: cu, arch, kind: 'cubin', extraFlags: opts.extraFlags });
   const ptx = level === 'ptx' ? await compileCuda({ source: cu, arch, kind: 'ptx', extraFlags: opts.extraFlags }) : undefined;
   const code = await fs.readFile(ptx ? ptx.path : cubin.path);

@@ -50,6 +50,23 @@ export function findDisassembler(): Disassembler | undefined {
   return undefined;
 }
 
+/**
+ * The disassembler, fetched into the tools cache on first use when none is installed (a Debian/apt
+ * machine); undefined, with the reason logged, where that is impossible (no apt-get, no network).
+ */
+export async function ensureDisassembler(log: (line: string) => void): Promise<Disassembler | undefined> {
+  const found = findDisassembler();
+  if (found) return found;
+  log(`no SASS disassembler installed: fetching cuobjdump (CUDA 11.8, Debian non-free) into ${toolsDir()} (once)`);
+  try {
+    await installDisassembler(undefined, () => undefined);
+  } catch (e) {
+    log(`could not fetch it (${(e as Error).message.split('\n')[0]}); main-loop counts come from PTX (labelled 'ptx')`);
+    return undefined;
+  }
+  return findDisassembler();
+}
+
 /** Like findDisassembler, but a UserError saying how to get one when there is none. */
 export function requireDisassembler(): Disassembler {
   const d = findDisassembler();
