@@ -1,4 +1,4 @@
-// How the activation kernel reads X and the smoothing vector, and turns row-ordered registers into
+// How the activation kernel reads X, and turns row-ordered registers into
 // m16n8k16 A fragments for the low-rank down projection.
 //
 // Lane l = 4g + t reads, per 16×64 slice at channel k, four 16-byte runs (8 channels each):
@@ -42,14 +42,6 @@ __device__ __forceinline__ void load_slice(uint4 (&r)[4], const T* x, int M, int
     const bool ok = row < M;
     r[w] = load8<kVec>(x + static_cast<size_t>(ok ? row : 0) * K + col, ok);
   }
-}
-
-/** The smoothing factors of the lane's channels in one slice: s[0] for k+8t.., s[1] for k+32+8t... */
-template <bool kVec, class T>
-__device__ __forceinline__ void load_smooth(uint4 (&s)[2], const T* smooth, int k, int lane) {
-  const int t = lane & 3;
-#pragma unroll
-  for (int h = 0; h < 2; ++h) s[h] = load8<kVec>(smooth + k + 32 * h + 8 * t, true);
 }
 
 __device__ __forceinline__ uint32_t word_of(const uint4& v, int i) {

@@ -77,12 +77,13 @@ struct Int4 {
 
   /**
    * Step 4: the 4-bit code (as a nibble) of v under the stored scale, given its reciprocal
-   * rs = code_rcp(scale): clamp(rni(RN(v × rs))); rs 0 (scale 0 or +Inf) gives code 0.
+   * rs = code_rcp(scale): clamp(rni(RN(v × rs))); rs 0 (scale 0 or +Inf) gives code 0 with no test:
+   * v × 0 is ±0, or NaN for an infinite or NaN v, and rni(NaN) = 0.
    */
   static __device__ __forceinline__ uint32_t code_nibble(float v, float rscale) {
     int q = __float2int_rn(__fmul_rn(v, rscale));  // cvt.rni.s32.f32: nearest even, NaN → 0
     q = q < kCodeMin ? kCodeMin : (q > kCodeMax ? kCodeMax : q);
-    return rscale == 0.0f ? 0u : static_cast<uint32_t>(q) & 0xFu;
+    return static_cast<uint32_t>(q) & 0xFu;
   }
 };
 
