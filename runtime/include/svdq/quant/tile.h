@@ -105,7 +105,7 @@ __device__ __forceinline__ UnitResult<Fmt> quantize_unit(const float (&v)[Fmt::k
     for (int gi = 0; gi < GU; ++gi) {
       const float m = detail::quad_max(amax[h][gi]);
       out.scale[h][gi] = Fmt::scale_bits((h == 0 ? row_ok0 : row_ok1) ? m : 0.0f, scale[h][gi], tensor_scale);
-      scale[h][gi] = code_rcp(scale[h][gi]);  // from here on: the group's reciprocal (one per group)
+      scale[h][gi] = Fmt::code_rcp(scale[h][gi]);  // from here on: the group's reciprocal (one per group)
     }
   // Step 4: codes. kRows packs them straight into the lane's words; kCFrag first packs, per row half and
   // column half, one byte per destination lane (two codes of adjacent columns), then transposes.
