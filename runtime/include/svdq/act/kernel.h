@@ -14,16 +14,16 @@
 // When the rank does not fit the accumulator budget the kernel makes kPasses passes over X, each for
 // kRankChunk ranks (X is re-read, from L2; codes are produced in the first pass only).
 // When several warps cover different rows (kWarpsM > 1), each K step's lora_down tiles (kBlockK/16
-// k-tiles × the pass's rank tiles) are staged once per block in shared memory (cp.async; ldg + sts on
-// sm_75) (kStageDown),
-// so lora_down is read once per block and row iteration instead of once per warp; the MMAs and their
-// order are unchanged. Every choice comes from the planner (codegen/plan/act.ts) through the ActConfig.
+// k-tiles × the pass's rank tiles) are staged once per block in shared memory (kStageDown), so
+// lora_down is read once per block and row iteration instead of once per warp; they are staged with
+// their k rows permuted into the lanes' own X column order (stage_step), which spares the A fragments
+// the quad transposes (each 16-channel MMA then sums a permuted set of 16 channels: the same products,
+// another fp32 order, inside the X·L1 tolerance). Every choice comes from the planner (codegen/plan/act.ts) through the ActConfig.
 #pragma once
 #include "../layer_args.h"
 #include "../lowrank/down.h"
 #include "../portable.h"
 #include "../arch/atomic.h"
-#include "../arch/cp_async.h"
 #include "../quant/tile.h"
 #include "load.h"
 
@@ -124,21 +124,23 @@ __device__ __forceinline__ void stage_step(uint4* tiles, float* rs, const typena
     }
   }
   if constexpr (C::kStageDown) {
+    // Staged in the order of the lanes' own X words (load.h direct_a_frags), so the loop needs no quad
+    // transposes: virtual k-tile 4ss + 2hh + q pairs logical columns 2t+j / 2t+8+j with channels
+    // 64ss + 32hh + 8t + 4q + j / +2+j. Its B words come from stored k-tile 4ss + 2hh + (t >> 1),
+    // lanes 4g + 2q (+1), word t & 1 (ranks 0–7) and 2 + (t & 1) (ranks 8–15). One thread per staged
+    // granule, consecutive threads on consecutive granules (no shared-memory bank conflicts).
+    const uint4* src = reinterpret_cast<const uint4*>(lora_down);
 #pragma unroll 1
     for (int x = static_cast<int>(threadIdx.x); x < kGranules; x += C::kThreads) {
-      const int lane = x % 32, r = (x / 32) % C::kRankTiles, c16 = c16_0 + x / (32 * C::kRankTiles);
+      const int lane = x % 32, r = (x / 32) % C::kRankTiles, vtile = x / (32 * C::kRankTiles);
+      const int g = lane >> 2, t = lane & 3, hh = (vtile & 3) >> 1, q = vtile & 1;
+      const int c16 = c16_0 + 4 * (vtile >> 2) + 2 * hh + (t >> 1);
       const bool ok = c16 < u_end * (C::Fmt::kUnitK / 16);  // only this split's channels (u_end ≤ K / kUnitK)
-      const size_t idx = ok ? ((static_cast<size_t>(c16) * R16 + rank_tile0 + r) * 32 + lane) * 8 : 0;
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 800  // sm_75: no cp.async, a 16-byte ldg + sts instead
-      sts(tiles + x, ok ? ldg_nc(reinterpret_cast<const uint4*>(lora_down + idx)) : make_uint4(0u, 0u, 0u, 0u));
-#else
-      arch::cp_async_cg16(tiles + x, lora_down + idx, ok ? 16u : 0u);  // 0: zero-filled, nothing read
-#endif
+      const size_t base = (static_cast<size_t>(c16) * R16 + rank_tile0 + r) * 32 + 4 * g + 2 * q;
+      const uint4 a = ok ? ldg_nc(src + base) : make_uint4(0u, 0u, 0u, 0u);
+      const uint4 b = ok ? ldg_nc(src + base + 1) : make_uint4(0u, 0u, 0u, 0u);
+      sts(tiles + x, (t & 1) ? make_uint4(a.y, b.y, a.w, b.w) : make_uint4(a.x, b.x, a.z, b.z));
     }
-#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800
-    arch::cp_async_commit();
-    arch::cp_async_wait<0>();
-#endif
   }
   __syncthreads();
 }
@@ -213,7 +215,14 @@ __device__ __forceinline__ void walk_k(lowrank::DownAccumulator<typename C::T, C
           for (int s = 0; s < S; ++s) {
             uint32_t a[RT][4][4];
 #pragma unroll
-            for (int i = 0; i < RT; ++i) slice_to_a_frags(a[i], xr[j][i][s], lane);
+            for (int i = 0; i < RT; ++i) {
+              // Staged lora_down is in the lanes' own column order (stage_step): no transposes.
+              if constexpr (C::kStageDown) {
+                direct_a_frags(a[i], xr[j][i][s]);
+              } else {
+                slice_to_a_frags(a[i], xr[j][i][s], lane);
+              }
+            }
 #pragma unroll
             for (int kt = 0; kt < 4; ++kt) {
               uint32_t ak[RT][4];

@@ -83,4 +83,21 @@ __device__ __forceinline__ void slice_to_a_frags(uint32_t (&a)[4][4], const uint
   }
 }
 
+/**
+ * A fragments of a slice's four *virtual* 16-channel k-tiles straight from the row-ordered runs, no
+ * exchange: virtual tile vt = 2·hh + q takes words 2q (logical columns 2t, 2t+1) and 2q + 1 (2t+8, 2t+9)
+ * of runs 2hh (row g) and 2hh + 1 (row g+8), i.e. channels 32hh + 8t + 4q + 0..3. The B operand must be
+ * permuted to match (act/kernel.h stage_step).
+ */
+__device__ __forceinline__ void direct_a_frags(uint32_t (&a)[4][4], const uint4 (&r)[4]) {
+#pragma unroll
+  for (int vt = 0; vt < 4; ++vt) {
+    const int w = 2 * (vt >> 1), q = vt & 1;
+    a[vt][0] = word_of(r[w], 2 * q);
+    a[vt][1] = word_of(r[w + 1], 2 * q);
+    a[vt][2] = word_of(r[w], 2 * q + 1);
+    a[vt][3] = word_of(r[w + 1], 2 * q + 1);
+  }
+}
+
 }  // namespace svdq::act
