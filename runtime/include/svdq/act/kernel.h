@@ -128,18 +128,23 @@ __device__ __forceinline__ void stage_step(uint4* tiles, float* rs, const typena
     // transposes: virtual k-tile 4ss + 2hh + q pairs logical columns 2t+j / 2t+8+j with channels
     // 64ss + 32hh + 8t + 4q + j / +2+j. Its B words come from stored k-tile 4ss + 2hh + (t >> 1),
     // lanes 4g + 2q (+1), word t & 1 (ranks 0–7) and 2 + (t & 1) (ranks 8–15). One thread per staged
-    // granule, consecutive threads on consecutive granules (no shared-memory bank conflicts).
+    // granule, consecutive threads on consecutive granules (no shared-memory bank conflicts); the lane
+    // pair (t & ~1, t | 1) reads stored lanes 4g + 2q, 4g + 2q + 1 (one 32-byte sector, each byte read
+    // once) and swaps the two words the other needs with two shuffles (whole warps: kGranules and
+    // kThreads are multiples of 32).
     const uint4* src = reinterpret_cast<const uint4*>(lora_down);
 #pragma unroll 1
     for (int x = static_cast<int>(threadIdx.x); x < kGranules; x += C::kThreads) {
       const int lane = x % 32, r = (x / 32) % C::kRankTiles, vtile = x / (32 * C::kRankTiles);
       const int g = lane >> 2, t = lane & 3, hh = (vtile & 3) >> 1, q = vtile & 1;
+      const bool odd = (t & 1) != 0;
       const int c16 = c16_0 + 4 * (vtile >> 2) + 2 * hh + (t >> 1);
       const bool ok = c16 < u_end * (C::Fmt::kUnitK / 16);  // only this split's channels (u_end ≤ K / kUnitK)
-      const size_t base = (static_cast<size_t>(c16) * R16 + rank_tile0 + r) * 32 + 4 * g + 2 * q;
-      const uint4 a = ok ? ldg_nc(src + base) : make_uint4(0u, 0u, 0u, 0u);
-      const uint4 b = ok ? ldg_nc(src + base + 1) : make_uint4(0u, 0u, 0u, 0u);
-      sts(tiles + x, (t & 1) ? make_uint4(a.y, b.y, a.w, b.w) : make_uint4(a.x, b.x, a.z, b.z));
+      const size_t idx = (static_cast<size_t>(c16) * R16 + rank_tile0 + r) * 32 + 4 * g + 2 * q + (odd ? 1 : 0);
+      const uint4 v = ok ? ldg_nc(src + idx) : make_uint4(0u, 0u, 0u, 0u);  // even: stored lane 4g+2q, odd: +1
+      const uint32_t r0 = __shfl_xor_sync(0xffffffffu, odd ? v.x : v.y, 1);
+      const uint32_t r1 = __shfl_xor_sync(0xffffffffu, odd ? v.z : v.w, 1);
+      sts(tiles + x, odd ? make_uint4(r0, v.y, r1, v.w) : make_uint4(v.x, r0, v.z, r1));
     }
   }
   __syncthreads();
