@@ -10,7 +10,8 @@
 //   * rankChunk: ranks accumulated per pass over X (fp32 accumulators in registers); larger ranks take
 //     several passes (X re-read from L2, codes written in the first pass only);
 //   * smemBytes: the deterministic cross-warp combine (only when warpsK > 1) and, when warpsM > 1 and
-//     it fits the 48 KiB, one K step's lora_down tiles shared by the block's warps.
+//     it fits the 48 KiB, one K step's lora_down tiles shared by the block's warps, plus one K step's
+//     fp32 smoothing reciprocals (always).
 import type { ActTile, Dtype16, KernelSpec, SmArch, Target } from '../../dsl/types.js';
 import { actUri } from '../uri.js';
 import { PlanError } from './index.js';
@@ -129,8 +130,10 @@ function derive(spec: Pick<KernelSpec, 'format' | 'lowRank'>, tile: ActTile): De
   // lora_down tiles staged once for the whole block (act/kernel.h ActConfig::kStageDown).
   const combineBytes = rank > 0 && warpsK > 1 ? warpsM * rti * rankTiles * 1024 : 0;
   const downStageBytes = (tile.blockK / 16) * rankTiles * 512;
-  const stageDown = rank > 0 && warpsM > 1 && combineBytes + downStageBytes <= ACT_SMEM_LIMIT_BYTES;
-  const smemBytes = combineBytes + (stageDown ? downStageBytes : 0);
+  // + one K step's fp32 smoothing reciprocals, computed once per block and step (act/kernel.h stage_step).
+  const smoothStageBytes = tile.blockK * 4;
+  const stageDown = rank > 0 && warpsM > 1 && combineBytes + downStageBytes + smoothStageBytes <= ACT_SMEM_LIMIT_BYTES;
+  const smemBytes = combineBytes + (stageDown ? downStageBytes : 0) + smoothStageBytes;
   const xRegs = unitsPerBatch * rti * slices * 16;
   const accRegs = rti * rankTiles * 8;
   // + hoisted lora_down tiles, the quantizer's fp32 values, A fragments, addressing (calibrated on ptxas).
@@ -174,7 +177,7 @@ export function actTileProblems(spec: Pick<KernelSpec, 'format' | 'lowRank' | 'a
     );
   }
   if (d.smemBytes > ACT_SMEM_LIMIT_BYTES) {
-    p.push(`tile.warps: ${tile.warps} needs ${d.smemBytes} bytes of shared memory for the low-rank combine (limit ${ACT_SMEM_LIMIT_BYTES})`);
+    p.push(`tile.warps: ${tile.warps} needs ${d.smemBytes} bytes of shared memory for the low-rank combine and the smoothing reciprocals (limit ${ACT_SMEM_LIMIT_BYTES})`);
   }
   return p;
 }

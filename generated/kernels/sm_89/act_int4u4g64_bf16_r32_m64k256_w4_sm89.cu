@@ -2,14 +2,14 @@
 // (quantize X to 4 bits + fused low-rank down projection; runtime/include/svdq/act/kernel.h).
 // Plan: 128 threads, warps 4×1 (rows × K), 1 row tile(s) per warp iteration,
 // 2 unit(s) of 64 channels per load batch, rank 32 in 1 pass(es) of 32,
-// 16384 bytes of dynamic shared memory (cross-warp combine + lora_down staged per K step).
+// 17408 bytes of dynamic shared memory (cross-warp combine + lora_down and smoothing reciprocals staged per K step).
 #include "svdq/act/kernel.h"
 
 namespace {
 using Config = svdq::act::ActConfig<__nv_bfloat16, svdq::quant::Int4<true, __nv_bfloat16, 64>, 32, 32, 64, 256, 4,
                                     1, 1, 2>;
 static_assert(Config::kThreads == 128, "plan and device config disagree on the block size");
-static_assert(Config::kSmemBytes == 16384, "plan and device config disagree on shared memory");
+static_assert(Config::kSmemBytes == 17408, "plan and device config disagree on shared memory");
 }  // namespace
 
 extern "C" svdq_status_t svdq_act_int4u4g64_bf16_r32_m64k256_w4_sm89(const svdq_act_args_t* args, cudaStream_t stream) {

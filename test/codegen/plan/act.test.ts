@@ -26,7 +26,7 @@ describe('planAct', () => {
       template: 'act.cu.hbs',
       arch: 'sm_89',
       threads: 64,
-      smemBytes: (128 / 16) * 2 * 512, // no combine (warpsK 1); one K step of lora_down staged: k-tiles · rank tiles · 512 B
+      smemBytes: (128 / 16) * 2 * 512 + 128 * 4, // no combine (warpsK 1); one K step of lora_down staged: k-tiles · rank tiles · 512 B; + its fp32 smoothing reciprocals
       halfType: '__half',
       formatType: 'svdq::quant::Int4<false, __half, 64>',
       warpsM: 2,
@@ -44,7 +44,7 @@ describe('planAct', () => {
     s.format = { kind: 'int4', group: 128, scaleDtype: 'bf16' };
     const p = planAct(s, { blockM: 32, blockK: 256, warps: 4 }, 'sm_80');
     expect(p).toMatchObject({ warpsM: 2, warpsK: 2, unitK: 128, rowTilesIter: 1, rankChunk: 16, formatType: 'svdq::quant::Int4<true, __nv_bfloat16, 128>' });
-    expect(p.smemBytes).toBe(2 * 1 * 1 * 1024 + (256 / 16) * 1 * 512); // combine: warpsM · rowTilesIter · rank tiles · 1 KiB; + staged lora_down
+    expect(p.smemBytes).toBe(2 * 1 * 1 * 1024 + (256 / 16) * 1 * 512 + 256 * 4); // combine: warpsM · rowTilesIter · rank tiles · 1 KiB; + staged lora_down; + smoothing reciprocals
   });
 
   it('walks large ranks in several passes and keeps accumulators within budget', () => {

@@ -1,4 +1,4 @@
-// How the activation kernel reads X and the smoothing vector, and turns row-ordered registers into
+// How the activation kernel reads X, and turns row-ordered registers into
 // m16n8k16 A fragments for the low-rank down projection.
 //
 // Lane l = 4g + t reads, per 16×64 slice at channel k, four 16-byte runs (8 channels each):
@@ -44,14 +44,6 @@ __device__ __forceinline__ void load_slice(uint4 (&r)[4], const T* x, int M, int
   }
 }
 
-/** The smoothing factors of the lane's channels in one slice: s[0] for k+8t.., s[1] for k+32+8t... */
-template <bool kVec, class T>
-__device__ __forceinline__ void load_smooth(uint4 (&s)[2], const T* smooth, int k, int lane) {
-  const int t = lane & 3;
-#pragma unroll
-  for (int h = 0; h < 2; ++h) s[h] = load8<kVec>(smooth + k + 32 * h + 8 * t, true);
-}
-
 __device__ __forceinline__ uint32_t word_of(const uint4& v, int i) {
   return i == 0 ? v.x : (i == 1 ? v.y : (i == 2 ? v.z : v.w));
 }
@@ -88,6 +80,23 @@ __device__ __forceinline__ void slice_to_a_frags(uint32_t (&a)[4][4], const uint
     a[j][1] = word_of(tr[w + 1], s);
     a[j][2] = word_of(tr[w], s + 1);
     a[j][3] = word_of(tr[w + 1], s + 1);
+  }
+}
+
+/**
+ * A fragments of a slice's four *virtual* 16-channel k-tiles straight from the row-ordered runs, no
+ * exchange: virtual tile vt = 2·hh + q takes words 2q (logical columns 2t, 2t+1) and 2q + 1 (2t+8, 2t+9)
+ * of runs 2hh (row g) and 2hh + 1 (row g+8), i.e. channels 32hh + 8t + 4q + 0..3. The B operand must be
+ * permuted to match (act/kernel.h stage_step).
+ */
+__device__ __forceinline__ void direct_a_frags(uint32_t (&a)[4][4], const uint4 (&r)[4]) {
+#pragma unroll
+  for (int vt = 0; vt < 4; ++vt) {
+    const int w = 2 * (vt >> 1), q = vt & 1;
+    a[vt][0] = word_of(r[w], 2 * q);
+    a[vt][1] = word_of(r[w + 1], 2 * q);
+    a[vt][2] = word_of(r[w], 2 * q + 1);
+    a[vt][3] = word_of(r[w + 1], 2 * q + 1);
   }
 }
 

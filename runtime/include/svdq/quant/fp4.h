@@ -65,6 +65,8 @@ struct Nvfp4 {
     scale_f32 = __fmul_rn(fp4_detail::ue4m3_value(c), tensor_scale);
     return c;
   }
+  /** The per-group code reciprocal (quant::code_rcp: any fp32 scale). */
+  static __device__ __forceinline__ float code_rcp(float scale_f32) { return quant::code_rcp(scale_f32); }
   static __device__ __forceinline__ uint32_t code_nibble(float v, float rscale) {
     return rscale == 0.0f ? 0u : fp4_detail::e2m1_code(__fmul_rn(v, rscale));
   }
@@ -83,6 +85,8 @@ struct Mxfp4 {
     scale_f32 = fp4_detail::ue8m0_value(c);
     return c;
   }
+  /** The per-group code reciprocal (quant::code_rcp: any fp32 scale). */
+  static __device__ __forceinline__ float code_rcp(float scale_f32) { return quant::code_rcp(scale_f32); }
   static __device__ __forceinline__ uint32_t code_nibble(float v, float rscale) {
     return rscale == 0.0f ? 0u : fp4_detail::e2m1_code(__fmul_rn(v, rscale));
   }

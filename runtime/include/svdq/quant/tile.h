@@ -70,11 +70,14 @@ __device__ __forceinline__ uint32_t quad_byte_transpose(uint32_t p, int t) {
 /**
  * Quantizes one unit. `v` holds the lane's 32 values of each slice in order O (see above), already
  * smoothed/shifted (smooth_value). `tensor_scale`: the NVFP4 per-tensor activation scale (input_scale;
- * 1 = none, bit-identical to no scale; other formats ignore it). All 32 lanes of the warp must call it together.
+ * 1 = none, bit-identical to no scale; other formats ignore it). `row_ok0/1`: false for a row half outside
+ * the matrix, whose group maxima are taken as 0 (scale 0, code reciprocal 0, so INT4 codes 0 whatever the
+ * values). All 32 lanes of the warp must call it together.
  */
 template <class Fmt, Order O>
 __device__ __forceinline__ UnitResult<Fmt> quantize_unit(const float (&v)[Fmt::kSlices][4][8], int lane,
-                                                         float tensor_scale = 1.0f) {
+                                                         float tensor_scale = 1.0f, bool row_ok0 = true,
+                                                         bool row_ok1 = true) {
   constexpr int GU = Fmt::kGroupsPerUnit;
   const int t = lane & 3;
   // Step 2: amax per (row half, group). Each lane folds the values it holds (0 for groups it holds none
@@ -100,8 +103,9 @@ __device__ __forceinline__ UnitResult<Fmt> quantize_unit(const float (&v)[Fmt::k
   for (int h = 0; h < 2; ++h)
 #pragma unroll
     for (int gi = 0; gi < GU; ++gi) {
-      out.scale[h][gi] = Fmt::scale_bits(detail::quad_max(amax[h][gi]), scale[h][gi], tensor_scale);
-      scale[h][gi] = code_rcp(scale[h][gi]);  // from here on: the group's reciprocal (one per group)
+      const float m = detail::quad_max(amax[h][gi]);
+      out.scale[h][gi] = Fmt::scale_bits((h == 0 ? row_ok0 : row_ok1) ? m : 0.0f, scale[h][gi], tensor_scale);
+      scale[h][gi] = Fmt::code_rcp(scale[h][gi]);  // from here on: the group's reciprocal (one per group)
     }
   // Step 4: codes. kRows packs them straight into the lane's words; kCFrag first packs, per row half and
   // column half, one byte per destination lane (two codes of adjacent columns), then transposes.
