@@ -52,7 +52,7 @@ export type Fp4Kind = 'nvfp4' | 'mxfp4';
 export const groupOf = (k: Fp4Kind): number => (k === 'nvfp4' ? 16 : 32);
 export const scaleValue = (k: Fp4Kind, b: number): number => (k === 'nvfp4' ? ue4m3Value(b) : ue8m0Value(b));
 
-/** docs/numerics.md activation quantization, steps 1–4 (FP4, per-tensor activation scale 1). */
+/** docs/numerics.md activation quantization, steps 2–4 (FP4, per-tensor activation scale 1). */
 export function quantizeRow(v: Float64Array, kind: Fp4Kind): Float64Array {
   const G = groupOf(kind);
   const out = new Float64Array(v.length);
@@ -61,7 +61,9 @@ export function quantizeRow(v: Float64Array, kind: Fp4Kind): Float64Array {
     for (let i = g0; i < g0 + G; i++) amax = Math.max(amax, Math.abs(v[i]));
     const q = Math.fround(amax / 6); // fp32 division (correctly rounded: both operands are fp32)
     const s = scaleValue(kind, kind === 'nvfp4' ? ue4m3Encode(q) : ue8m0EncodeUp(q));
-    for (let i = g0; i < g0 + G; i++) out[i] = s === 0 ? 0 : e2m1Value(e2m1Encode(Math.fround(v[i] / s))) * s;
+    // codes by one correctly rounded reciprocal per group (step 4): e2m1(RN(v × RN(1/s)))
+    const rs = Math.fround(1 / s);
+    for (let i = g0; i < g0 + G; i++) out[i] = s === 0 ? 0 : e2m1Value(e2m1Encode(Math.fround(v[i] * rs))) * s;
   }
   return out;
 }
@@ -99,7 +101,8 @@ export function referenceY(l: Fp4Layer): { y: Float64Array; terms: Float64Array;
   const terms = new Float64Array(M * N);
   const lo = new Float64Array(M * N);
   for (let m = 0; m < M; m++) {
-    const v = Float64Array.from({ length: K }, (_, k) => Math.fround(Math.fround(d16(l.x[m * K + k])) / (l.smooth ? d16(l.smooth[k]) : 1)));
+    // smoothing by one correctly rounded reciprocal per channel (step 1): RN(x × RN(1/s))
+    const v = Float64Array.from({ length: K }, (_, k) => Math.fround(Math.fround(d16(l.x[m * K + k])) * (l.smooth ? Math.fround(1 / d16(l.smooth[k])) : 1)));
     const a = quantizeRow(v, l.kind);
     const la = new Float64Array(l.rank);
     for (let r = 0; r < l.rank; r++) {
