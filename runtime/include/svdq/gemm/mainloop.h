@@ -73,14 +73,15 @@ __device__ __forceinline__ void shared_iteration(Accumulator<Cfg>& acc, const Co
     if (GUARD && kb >= blocks) return;
     if constexpr (S == 1) {
       __syncthreads();  // every warp is done reading the previous k-block
-      cp.template copy<GUARD>(smem, kb, k64, tid);
+      cp.template copy<GUARD>(smem, s, kb, k64, tid);
       arch::cp_async_commit();
       arch::cp_async_wait<0>();
       __syncthreads();
     } else {
       arch::cp_async_wait<S - 2>();  // k-block kb has landed (this thread's copies)
       __syncthreads();               // … everyone's, and every warp is done with k-block kb-1's slot
-      if (!GUARD || kb + S - 1 < blocks) cp.template copy<GUARD>(smem + ((s + S - 1) % S) * Cfg::STAGE_BYTES, kb + S - 1, k64, tid);
+      if (!GUARD || kb + S - 1 < blocks)
+        cp.template copy<GUARD>(smem + ((s + S - 1) % S) * Cfg::STAGE_BYTES, s + S - 1, kb + S - 1, k64, tid);
       arch::cp_async_commit();
     }
     const unsigned char* stage = smem + s * Cfg::STAGE_BYTES;
@@ -106,18 +107,20 @@ __device__ __forceinline__ void mainloop_shared(Accumulator<Cfg>& acc, const Ope
   if constexpr (S > 1) {
 #pragma unroll
     for (int s = 0; s < S - 1; ++s) {
-      if (s < blocks) cp.template copy<true>(smem + s * Cfg::STAGE_BYTES, s, op.k64, tid);
+      if (s < blocks) cp.template copy<true>(smem + s * Cfg::STAGE_BYTES, s, s, op.k64, tid);
       arch::cp_async_commit();
     }
   }
   const int iterations = steady_iterations(full, S - 1, S);
   int kb0 = 0;
 #pragma unroll 1
-  for (int it = iterations; it > 0; --it) {
+  for (int it = 0; it < iterations; ++it) {
     shared_iteration<Cfg, false>(acc, cp, smem, kb0, op.k64, blocks, warp_m, warp_n, tid, lane);
+    cp.advance(S);
     kb0 += S;
   }
   shared_iteration<Cfg, true>(acc, cp, smem, kb0, op.k64, blocks, warp_m, warp_n, tid, lane);
+  cp.advance(S);
   shared_iteration<Cfg, true>(acc, cp, smem, kb0 + S, op.k64, blocks, warp_m, warp_n, tid, lane);
   arch::cp_async_wait<0>();
   __syncthreads();  // the epilogue may reuse the ring

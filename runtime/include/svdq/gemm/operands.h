@@ -138,73 +138,83 @@ struct RegCursor {
 };
 
 /**
- * Shared-memory staging: this thread's share of a k-block's 16-byte cp.async chunks (A and B code tiles,
- * then their scale chunks), resolved once: chunk u of the thread is c = u·THREADS + tid; its source at
- * k-block 0, its destination in a stage, its size (16, or 0 = zero-filled past M or N), its step inside
- * the block (for the K tail) and how far its source moves per k-block (a code tile or a scale chunk).
+ * Shared-memory staging: this thread's share of a k-block's 16-byte cp.async chunks, resolved once. Code
+ * chunks (A then B tiles, [step][tile][lane]) and scale chunks are dealt out separately, chunk u of a kind
+ * being c = u·THREADS + tid, so each slot's per-k-block source stride is a compile-time constant: inside
+ * the unrolled ring a copy is pointer + immediate, and the pointers move once per ring. Per slot: the
+ * source at k-block 0, the destination in a stage, the size (16, or 0 = zero-filled past M or N) and the
+ * step inside the block (only the K tail reads it).
  */
 template <class Cfg>
 struct CopyPlan {
-  static constexpr int SQ = Cfg::SCALE_BYTES / 16;  // chunks per scale tile
+  static constexpr int SQ = Cfg::SCALE_BYTES / 16;  // chunks per scale tile and step
   static constexpr int CA = Cfg::KSTEPS * Cfg::BTM * 32, CB = Cfg::KSTEPS * Cfg::BTN * 32;
   static constexpr int CSA = Cfg::KSTEPS * Cfg::BTM * SQ, CSB = Cfg::KSTEPS * Cfg::BTN * SQ;
-  static constexpr int TOTAL = CA + CB + CSA + CSB;
-  static constexpr int PER_THREAD = (TOTAL + Cfg::THREADS - 1) / Cfg::THREADS;
+  static constexpr int CODES = CA + CB, SCALES = CSA + CSB;
+  static constexpr int NC = (CODES + Cfg::THREADS - 1) / Cfg::THREADS;   // code slots per thread
+  static constexpr int NS = (SCALES + Cfg::THREADS - 1) / Cfg::THREADS;  // scale slots per thread
+  static constexpr int N = NC + NS;
   static constexpr int CODE_STRIDE = Cfg::KSTEPS * 512;  // source bytes per k-block
   static constexpr int SCALE_STRIDE = Cfg::FP4 ? Cfg::KSTEPS * Cfg::SCALE_BYTES : Cfg::KSTEPS * 64 / Cfg::GROUP * 32;
 
-  const unsigned char* src[PER_THREAD];
-  uint32_t dst[PER_THREAD];   // byte offset inside a stage
-  uint32_t size[PER_THREAD];  // 16 or 0
-  int step[PER_THREAD];       // k64 step inside the block
-  bool code[PER_THREAD];      // a code tile chunk (else a scale chunk)
+  const unsigned char* src[N];
+  uint32_t dst[N];   // byte offset inside a stage
+  uint32_t size[N];  // 16 or 0
+  int step[N];       // k64 step inside the block
+
+  static constexpr __device__ __forceinline__ bool is_code(int u) { return u < NC; }
+  static constexpr __device__ __forceinline__ int stride(int u) { return is_code(u) ? CODE_STRIDE : SCALE_STRIDE; }
+  /** Slot u's chunk index c exists (the last slot of a kind may be past the kind's count). */
+  static __device__ __forceinline__ bool active(int u, int tid) {
+    const int k = is_code(u) ? u : u - NC, total = is_code(u) ? CODES : SCALES;
+    return total % Cfg::THREADS == 0 || (k + 1) * Cfg::THREADS <= total || k * Cfg::THREADS + tid < total;
+  }
 
   __device__ __forceinline__ void init(const Operands& op, int block_mt0, int block_nt0, int tid) {
 #pragma unroll
-    for (int u = 0; u < PER_THREAD; ++u) {
-      const int c0 = u * Cfg::THREADS + tid, c = c0 < TOTAL ? c0 : TOTAL - 1;  // past TOTAL: never issued (active())
-      const bool is_code = c < CA + CB;
-      const bool is_a = is_code ? c < CA : c < CA + CB + CSA;
-      const int cc = is_code ? (is_a ? c : c - CA) : (is_a ? c - CA - CB : c - CA - CB - CSA);
+    for (int u = 0; u < N; ++u) {
+      const bool code = is_code(u);
+      const int k = code ? u : u - NC, total = code ? CODES : SCALES;
+      const int c0 = k * Cfg::THREADS + tid, c = c0 < total ? c0 : total - 1;  // past total: never issued
+      const bool is_a = c < (code ? CA : CSA);
+      const int cc = is_a ? c : c - (code ? CA : CSA);
       const int tiles = is_a ? Cfg::BTM : Cfg::BTN;
-      const int per = is_code ? 32 : SQ;  // chunks per tile and step
+      const int per = code ? 32 : SQ;  // chunks per tile and step
       const int s = cc / (tiles * per), tile = (cc / per) % tiles, q = cc % per;
       const int rt = (is_a ? block_mt0 : block_nt0) + tile;
       const bool ok = rt < (is_a ? op.mtiles : op.ntiles);
       const int rt_ok = ok ? rt : 0;
-      size_t off;
-      if (is_code) {
-        off = ((static_cast<size_t>(rt_ok) * op.k64 + s) * 32 + q) * 16;
-        src[u] = reinterpret_cast<const unsigned char*>(is_a ? op.aq : op.wq) + off;
+      if (code) {
+        src[u] = reinterpret_cast<const unsigned char*>(is_a ? op.aq : op.wq) +
+                 ((static_cast<size_t>(rt_ok) * op.k64 + s) * 32 + q) * 16;
         dst[u] = (is_a ? Cfg::A_CODES : Cfg::B_CODES) + ((s * tiles + tile) * 32 + q) * 16;
       } else {
-        off = scale_chunk_offset<Cfg>(op, rt_ok, s) + q * 16;
-        src[u] = reinterpret_cast<const unsigned char*>(is_a ? static_cast<const void*>(op.ascales)
-                                                              : static_cast<const void*>(op.wscales)) + off;
+        const void* base = is_a ? static_cast<const void*>(op.ascales) : static_cast<const void*>(op.wscales);
+        src[u] = static_cast<const unsigned char*>(base) + scale_chunk_offset<Cfg>(op, rt_ok, s) + q * 16;
         dst[u] = (is_a ? Cfg::A_SCALES : Cfg::B_SCALES) + (s * tiles + tile) * Cfg::SCALE_BYTES + q * 16;
       }
       size[u] = ok ? 16u : 0u;
       step[u] = s;
-      code[u] = is_code;
     }
   }
 
-  static __device__ __forceinline__ bool active(int u, int tid) {
-    return TOTAL % Cfg::THREADS == 0 || u < PER_THREAD - 1 || (PER_THREAD - 1) * Cfg::THREADS + tid < TOTAL;
+  /** Moves every source by `blocks` k-blocks (static in the steady loop). */
+  __device__ __forceinline__ void advance(int blocks) {
+#pragma unroll
+    for (int u = 0; u < N; ++u) src[u] += blocks * stride(u);
   }
 
   /**
-   * Copies k-block kb into `stage`. GUARD: the K tail, where steps past k64 are skipped (the k-block
-   * index is then checked against k64 per chunk); else every chunk of a whole k-block is copied.
+   * Copies k-block base + ahead into `stage` (`ahead` static in the unrolled ring). GUARD: the K tail,
+   * where chunks of steps at or past k64 are skipped (kb = the block's index, checked per chunk).
    */
   template <bool GUARD>
-  __device__ __forceinline__ void copy(unsigned char* stage, int kb, int k64, int tid) const {
+  __device__ __forceinline__ void copy(unsigned char* stage, int ahead, int kb, int k64, int tid) const {
 #pragma unroll
-    for (int u = 0; u < PER_THREAD; ++u) {
+    for (int u = 0; u < N; ++u) {
       if (!active(u, tid)) continue;
       if (GUARD && kb * Cfg::KSTEPS + step[u] >= k64) continue;
-      const size_t moved = static_cast<size_t>(kb) * (code[u] ? CODE_STRIDE : SCALE_STRIDE);
-      arch::cp_async_cg16(stage + dst[u], src[u] + moved, size[u]);  // size 0: nothing read, zeros land
+      arch::cp_async_cg16(stage + dst[u], src[u] + ahead * stride(u), size[u]);  // size 0: nothing read, zeros land
     }
   }
 };

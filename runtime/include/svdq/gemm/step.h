@@ -57,6 +57,18 @@ __device__ __forceinline__ void clear(Accumulator<Cfg>& acc) {
 constexpr int kMagicBits = 0x4B400000;
 constexpr float kMagic = 12582912.0f;
 
+/** Low / high 16-bit scale of a packed word widened exactly to f32 (bf16: a bit move, one instruction each). */
+template <class S>
+__device__ __forceinline__ float scale_lo(uint32_t w) {
+  if constexpr (Half16<S>::kIsBf16) return __uint_as_float(w << 16);
+  else return lo_f32<S>(w);
+}
+template <class S>
+__device__ __forceinline__ float scale_hi(uint32_t w) {
+  if constexpr (Half16<S>::kIsBf16) return __uint_as_float(w & 0xFFFF0000u);
+  else return hi_f32<S>(w);
+}
+
 /** A row-scale pair (rows g, g+8) widened to f32, with -M·a for the conversion FFMA. */
 struct RowScales {
   float a[2], nma[2];
@@ -64,8 +76,8 @@ struct RowScales {
 template <class S>
 __device__ __forceinline__ RowScales row_scales(uint32_t as) {
   RowScales r;
-  r.a[0] = lo_f32<S>(as);
-  r.a[1] = hi_f32<S>(as);
+  r.a[0] = scale_lo<S>(as);
+  r.a[1] = scale_hi<S>(as);
   r.nma[0] = __fmul_rn(r.a[0], -kMagic);
   r.nma[1] = __fmul_rn(r.a[1], -kMagic);
   return r;
@@ -80,7 +92,7 @@ __device__ __forceinline__ void dequantize(Accumulator<Cfg>& acc, int i, int j, 
                                            uint2 ws) {
   using S = typename Cfg::ScaleHalf;
   if constexpr (Cfg::ACCUM == Accum::F32) {
-    const float w[4] = {lo_f32<S>(ws.x), hi_f32<S>(ws.x), lo_f32<S>(ws.y), hi_f32<S>(ws.y)};
+    const float w[4] = {scale_lo<S>(ws.x), scale_hi<S>(ws.x), scale_lo<S>(ws.y), scale_hi<S>(ws.y)};
 #pragma unroll
     for (int e = 0; e < 8; ++e) {
       const int row = (e >> 1) & 1;
