@@ -11,9 +11,12 @@ const ACT_SPACE: SearchSpace['act'] = { blockM: [32, 64, 128, 256], blockK: [64,
 
 /**
  * A realistic space for the tuner. All families: blocks 32–256 on M and N (Nunchaku's fixed 256×128
- * is inside), K steps of 64 and 128, up to 8 warps. Turing (sm_75) has no cp.async, so only register
- * staging and 1–2 stages. sm_120a/121a run e2m1 formats whose block-scaled MMAs accumulate in f32, so
- * the f16 cross-group accumulation knob is dropped there.
+ * is inside), up to 8 warps. sm_80 and newer stage operands through a cp.async ring with k-blocks of
+ * 128 or 256 (two or four k64 steps per block barrier); register staging is left to Turing (sm_75, no
+ * cp.async; 1–2 stages), where it is the only choice: on sm_80+ it needs ~1.5× the registers for the
+ * same warp tile and more main-loop instructions (gemm/README.md). sm_120a/121a run e2m1 formats whose
+ * block-scaled MMAs accumulate in f32, so the f16 cross-group accumulation knob is dropped there.
+ * enumerateGemmTiles also drops tiles efficientGemmTileIssue names.
  */
 export function defaultSearchSpace(arch: SmArch): SearchSpace {
   if (!ARCHS.includes(arch)) throw new UserError(`arch: ${JSON.stringify(arch)} is not a known arch; allowed: ${ARCHS.join(', ')}`);
@@ -23,15 +26,29 @@ export function defaultSearchSpace(arch: SmArch): SearchSpace {
     gemm: {
       blockM: [32, 64, 128, 256],
       blockN: [32, 64, 128, 256],
-      blockK: [64, 128],
+      blockK: turing ? [64, 128] : [128, 256],
       warpsM: [1, 2, 4, 8],
       warpsN: [1, 2, 4],
       stages: turing ? [1, 2] : [1, 2, 3, 4],
-      staging: turing ? ['reg'] : ['reg', 'smem'],
+      staging: turing ? ['reg'] : ['smem'],
       accum: fp4Only ? ['f32'] : ['f32', 'f16'],
     },
     act: { blockM: [...ACT_SPACE.blockM], blockK: [...ACT_SPACE.blockK], warps: [...ACT_SPACE.warps] },
   };
+}
+
+/**
+ * Why a structurally valid tile is left out of the search space: the main loop's budget (14 instructions
+ * per m16n8k64 with fp32 accumulation, 12 with f16; test/kernels/gemm-budget.test.ts) is met only when
+ * each warp's scale loads and widenings are shared by at least two 16-row and two 16-column tiles (warp
+ * tile ≥ 32×32), and a cp.async ring needs at least four warps to spread a k-block's 16-byte copies
+ * (fewer threads hold too many copy slots in registers). Such tiles can still be given explicitly.
+ */
+export function efficientGemmTileIssue(t: GemmTile): string | undefined {
+  const wm = t.blockM / t.warpsM, wn = t.blockN / t.warpsN;
+  if (wm < 32 || wn < 32) return `warp tile ${wm}×${wn} is under 32 rows or 32 columns`;
+  if (t.staging === 'smem' && t.warpsM * t.warpsN < 4) return `${t.warpsM * t.warpsN} warps are too few for a cp.async ring (at least 4)`;
+  return undefined;
 }
 
 /** Every combination of the knobs, in order (first knob varies slowest). */
@@ -49,9 +66,9 @@ export function* cartesian<T extends object>(knobs: { [K in keyof T]: readonly T
   }
 }
 
-/** Structurally valid GEMM tiles of the space (for `spec`'s format when given). */
+/** Structurally valid GEMM tiles of the space (for `spec`'s format when given) that meet efficientGemmTileIssue. */
 export function* enumerateGemmTiles(space: SearchSpace, spec?: KernelSpec): Generator<GemmTile> {
-  for (const t of cartesian<GemmTile>(space.gemm)) if (!gemmTileIssue(t, spec)) yield t;
+  for (const t of cartesian<GemmTile>(space.gemm)) if (!gemmTileIssue(t, spec) && !efficientGemmTileIssue(t)) yield t;
 }
 
 /** Structurally valid activation-kernel tiles of the space. */

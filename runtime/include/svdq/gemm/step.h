@@ -57,6 +57,15 @@ __device__ __forceinline__ void clear(Accumulator<Cfg>& acc) {
 constexpr int kMagicBits = 0x4B400000;
 constexpr float kMagic = 12582912.0f;
 
+/** The same 32 bits as another 4-byte type (a packed pair as __half2 / __nv_bfloat162 and back): no moves. */
+template <class To, class From>
+__device__ __forceinline__ To bits_as(const From& v) {
+  static_assert(sizeof(To) == sizeof(From), "bit cast between equal sizes");
+  To r;
+  memcpy(&r, &v, sizeof(To));
+  return r;
+}
+
 /** Low / high 16-bit scale of a packed word widened exactly to f32 (bf16: a bit move, one instruction each). */
 template <class S>
 __device__ __forceinline__ float scale_lo(uint32_t w) {
@@ -100,15 +109,15 @@ __device__ __forceinline__ void dequantize(Accumulator<Cfg>& acc, int i, int j, 
       acc.v[i][j][e] = __fmaf_rn(x, w[(e & 1) + 2 * (e >> 2)], acc.v[i][j][e]);
     }
   } else {
-    using H = Half16<S>;
+    using T2 = typename Half16<S>::T2;
     const uint32_t cols[2] = {ws.x, ws.y};
 #pragma unroll
     for (int q = 0; q < 4; ++q) {  // pair q: elements 2q, 2q+1 — row (q & 1), columns of cols[q >> 1]
       const int row = q & 1;
       const float x0 = __fmaf_rn(__int_as_float(d[2 * q]), r.a[row], r.nma[row]);
       const float x1 = __fmaf_rn(__int_as_float(d[2 * q + 1]), r.a[row], r.nma[row]);
-      const auto p = H::pair(pack_rn<S>(x0, x1));
-      acc.v[i][j][q] = H::unpair(__hfma2(p, H::pair(cols[q >> 1]), H::pair(acc.v[i][j][q])));
+      const T2 p = bits_as<T2>(pack_rn<S>(x0, x1));
+      acc.v[i][j][q] = bits_as<uint32_t>(__hfma2(p, bits_as<T2>(cols[q >> 1]), bits_as<T2>(acc.v[i][j][q])));
     }
   }
 }
