@@ -3,6 +3,7 @@ const suites: Array<[string, () => Promise<unknown>]> = [
   ['emulator', async () => (await import('./emu.js')).benchEmu()],
   ['tuner', async () => (await import('./tuner.js')).benchTuner()],
   ['fusion', async () => (await import('./fusion.js')).benchFusion()],
+  ['inspect', async () => (await import('./inspect.js')).benchInspect()],
 ];
 
 const only = process.argv[2];

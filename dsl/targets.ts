@@ -306,3 +306,73 @@ export function gencodeFlag(arch: SmArch): string {
   const n = arch.slice(3);
   return `-gencode=arch=compute_${n},code=sm_${n}`;
 }
+
+// ─── Issue model (owned by `inspect`, codegen/inspect/predict.ts) ──────────────────────────────────────
+// Per SM sub-partition: one instruction issued per cycle; the tensor pipe's cycles per m16n8k64 4-bit MMA
+// derive from the target's dense rate; the other pipes' rates (lanes per SM per cycle) from the CUDA C++
+// Programming Guide's arithmetic-instruction throughput table. What the table does not give is marked
+// "assumed". Everything computed from this block is a prediction, never a measured time.
+
+export type IssuePipe = 'fp32' | 'int' | 'conv' | 'mufu' | 'lsu' | 'fp16x2';
+export const ISSUE_PIPES: readonly IssuePipe[] = ['fp32', 'int', 'conv', 'mufu', 'lsu', 'fp16x2'];
+
+export interface IssueModel {
+  /** Warp schedulers (sub-partitions) per SM. */
+  subPartitions: number;
+  /** Warp instructions one sub-partition issues per cycle. */
+  issuePerCycle: number;
+  /** Lanes (thread-instructions) per SM per cycle of each pipe: a warp instruction takes 32 / (rate / subPartitions) cycles. */
+  pipeRates: Record<IssuePipe, number>;
+  sources: string[];
+}
+
+const GUIDE = 'CUDA C++ Programming Guide, "Arithmetic Instructions" throughput table (per SM per clock)';
+const ISSUE_SRC = 'subPartitions 4, issuePerCycle 1: sass-inspection.md issue model (4 sub-partitions per SM on sm_75…sm_120, one instruction per cycle each)';
+const LSU_ASSUMED = 'pipeRates.lsu 32 (one memory warp-instruction per SM per cycle): assumed, not in the guide’s table';
+const FP16X2_ASSUMED = 'pipeRates.fp16x2: assumed = the FP32 lane rate (the guide lists 16-bit results; a half2 lane makes two), not measured';
+
+function issueModel(cc: string, fp32: number, extra: string[] = []): IssueModel {
+  return {
+    subPartitions: 4,
+    issuePerCycle: 1,
+    pipeRates: { fp32, int: 64, conv: 16, mufu: 16, lsu: 32, fp16x2: fp32 },
+    sources: [
+      ISSUE_SRC,
+      `pipeRates.fp32 ${fp32}, pipeRates.int 64 (32-bit add/logic and multiply-add), pipeRates.conv 16 (32-bit int ↔ float), pipeRates.mufu 16: ${GUIDE}, CC ${cc} (via sass-inspection.md for 8.6/8.9)`,
+      LSU_ASSUMED,
+      FP16X2_ASSUMED,
+      'pipeRates.conv applies to I2FP (sm_86+) too: assumed — the guide’s table does not list I2FP; sass-inspection.md says "unknown until measured"',
+      ...extra,
+    ],
+  };
+}
+
+/** Issue model per arch; sm_120a/121a and sm_100a reuse 8.9's pipe rates (assumed). */
+export const ISSUE_MODELS: Readonly<Partial<Record<SmArch, IssueModel>>> = {
+  sm_75: issueModel('7.5', 64),
+  sm_80: issueModel('8.0', 64),
+  sm_86: issueModel('8.6', 128),
+  sm_89: issueModel('8.9', 128),
+  sm_90: issueModel('9.0', 128),
+  sm_100a: issueModel('10.0', 128, ['pipeRates (sm_100a): assumed equal to CC 8.9']),
+  sm_120a: issueModel('12.0', 128, ['pipeRates (sm_120a): assumed equal to CC 8.9']),
+  sm_121a: issueModel('12.1', 128, ['pipeRates (sm_121a): assumed equal to CC 8.9']),
+};
+
+/**
+ * Tensor-pipe cycles of one m16n8k64 4-bit MMA on one sub-partition: 16384 ops / (dense ops per SM per
+ * cycle / sub-partitions), with ops per SM per cycle = rate / (SMs × clock). The rate is the int4 one;
+ * FP4-only GPUs use fp4; sm_90 (no 4-bit tensor cores) the int8 one, because its s4 MMAs run as s8.
+ */
+export function tensorCyclesPerMma(t: Target, model: IssueModel = ISSUE_MODELS[t.arch] ?? issueModel('?', 128)): { cycles: number; rate: string; source: string } {
+  const rate = t.tensorTflops.int4 !== null ? 'int4' : t.tensorTflops.fp4 !== null ? 'fp4' : 'int8';
+  const tops = t.tensorTflops[rate] as number;
+  const opsPerSmCycle = (tops * 1e12) / (t.smCount * t.boostClockMHz * 1e6);
+  const cycles = 16384 / (opsPerSmCycle / model.subPartitions);
+  return {
+    cycles,
+    rate,
+    source: `tensorCyclesPerMma: 16384 / (${tops} T${rate === 'fp4' ? 'FLOPS' : 'OPS'} (${rate}) / ${t.smCount} SMs / ${t.boostClockMHz} MHz / ${model.subPartitions}) (sass-inspection.md issue model)${rate === 'int8' ? '; int8 rate: no 4-bit tensor path, s4 MMAs run as IMMA.16832.S8.S8' : ''}`,
+  };
+}
+// ─── end of the issue model ───────────────────────────────────────────────────────────────────────────

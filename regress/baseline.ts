@@ -36,9 +36,25 @@ export const TrafficSchema = z.strictObject({
 });
 export type Traffic = z.infer<typeof TrafficSchema>;
 
+/** The `sass` stage's static main-loop view of one kernel (codegen/inspect; docs/inspect.md). */
+export const SassSchema = z.strictObject({
+  /** 'sass' (disassembled) or 'ptx' (sm_120a/121a: PTX-level counts); counts of different levels are not compared. */
+  level: z.enum(['sass', 'ptx']),
+  /** GEMM: static main-loop instructions per m16n8k64; activation: per 64 elements of X per thread. */
+  instrPerStep: z.number().nonnegative(),
+  barriersPerIteration: count,
+  hasMufu: z.boolean(),
+  hasCall: z.boolean(),
+  hasDivision: z.boolean(),
+  hasBssy: z.boolean(),
+});
+export type SassBaseline = z.infer<typeof SassSchema>;
+
 export const SubjectBaselineSchema = z.strictObject({
   uris: z.strictObject({ act: z.string(), gemm: z.string() }),
   compile: z.strictObject({ act: ResourcesSchema, gemm: ResourcesSchema }).optional(),
+  /** The sass stage: main-loop counts of both kernels. */
+  sass: z.strictObject({ act: SassSchema, gemm: SassSchema }).optional(),
   /** Case name (e.g. `M=1 N=256 K=512`) → counters of the two kernels. */
   traffic: z.record(z.string(), z.strictObject({ act: TrafficSchema, gemm: TrafficSchema })).optional(),
   /** Catalog id → cost-model time of that catalog's layers this spec serves (sum over layers × count), µs. */

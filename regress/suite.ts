@@ -1,5 +1,5 @@
-// `svdq-codegen regress`: the kernel regression suite. Selects the subjects (subjects.ts), runs the five
-// stages in order (source replay, compile matrix, correctness, traffic/performance, export smoke test),
+// `svdq-codegen regress`: the kernel regression suite. Selects the subjects (subjects.ts), runs the six
+// stages in order (source replay, compile matrix, SASS main loop, correctness, traffic/performance, export smoke test),
 // and returns one report; with `updateBaseline` it merges what it observed into the baseline file and
 // lists what changed. `report.ok` is true only when nothing regressed or failed.
 import path from 'node:path';
@@ -12,6 +12,7 @@ import { defaultConcurrency, type StageContext } from './context.js';
 import { compileStage } from './stage-compile.js';
 import { correctnessStage } from './stage-correctness.js';
 import { exportStage } from './stage-export.js';
+import { sassStage } from './stage-sass.js';
 import { sourceStage } from './stage-source.js';
 import { trafficStage } from './stage-traffic.js';
 import { resolveSelection, selectSubjects } from './subjects.js';
@@ -47,6 +48,7 @@ export interface RegressOptions {
 const RUNNERS: Record<StageName, (ctx: StageContext) => Promise<CaseResult[]>> = {
   source: sourceStage,
   compile: compileStage,
+  sass: sassStage,
   correctness: correctnessStage,
   traffic: trafficStage,
   export: exportStage,

@@ -23,6 +23,8 @@ export const TOLERANCES = {
   bankConflicts: { relative: 0.05, absolute: 0, unit: 'conflicts' },
   predictedUs: { relative: 0.02, absolute: 0, unit: 'µs' },
   measuredUs: { relative: 0.05, absolute: 0, unit: 'µs' },
+  /** Static main-loop instructions per MMA / per 64 elements (the sass stage): deterministic per toolchain. */
+  instrPerStep: { relative: 0.02, absolute: 0, unit: 'instr' },
 } as const satisfies Record<string, Tolerance>;
 
 export type ToleranceName = keyof typeof TOLERANCES;

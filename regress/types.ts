@@ -3,8 +3,8 @@
 // (console, JSON, JUnit XML) render. Plain data, so reports serialize as they are.
 import type { ActTile, GemmTile, KernelSpec, ModelCatalog, SmArch, Target } from '../dsl/types.js';
 
-export type StageName = 'source' | 'compile' | 'correctness' | 'traffic' | 'export';
-export const STAGES: readonly StageName[] = ['source', 'compile', 'correctness', 'traffic', 'export'];
+export type StageName = 'source' | 'compile' | 'sass' | 'correctness' | 'traffic' | 'export';
+export const STAGES: readonly StageName[] = ['source', 'compile', 'sass', 'correctness', 'traffic', 'export'];
 
 export type Budget = 'quick' | 'full';
 

@@ -9,7 +9,8 @@ import { register as registerVerify } from './verify.js';
 import { register as registerPack } from './pack.js';
 import { register as registerRegress } from './regress.js';
 import { register as registerBuild } from './build.js';
+import { register as registerInspect } from './inspect.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerTune, registerPredict, registerDb, registerGen, registerRun, registerVerify, registerPack, registerBuild, registerRegress];
+export const commands: RegisterCommand[] = [registerTune, registerPredict, registerDb, registerGen, registerRun, registerVerify, registerPack, registerBuild, registerRegress, registerInspect];
