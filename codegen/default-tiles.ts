@@ -1,22 +1,24 @@
 // The untuned tile configuration of a layer on a target: what `gen` renders into generated/, what `run`
 // and `verify` use without --config, and the baseline a tuned choice must beat. The first candidate
 // the planner accepts wins; the list runs from Nunchaku-sized tiles (128×128, 8 warps, cp.async ring)
-// down to small ones, so every spec the planner can generate has a default.
+// down to small ones, so every spec the planner can generate has a default. cp.async tiles take k-blocks
+// of two k64 steps (one block barrier per two steps, gemm/mainloop.h).
 import { actTileProblems } from './plan/act.js';
 import { gemmTileProblems } from './plan/gemm.js';
 import { UserError } from '../dsl/errors.js';
 import type { ActTile, GemmTile, KernelSpec, Target } from '../dsl/types.js';
 
 const GEMM_CANDIDATES: readonly GemmTile[] = [
-  { blockM: 128, blockN: 128, blockK: 64, warpsM: 2, warpsN: 4, stages: 2, staging: 'smem', accum: 'f32' },
+  { blockM: 128, blockN: 128, blockK: 128, warpsM: 2, warpsN: 4, stages: 2, staging: 'smem', accum: 'f32' },
   // qnext needs warp tiles 64 wide in N (one quantization unit per warp)
-  { blockM: 128, blockN: 128, blockK: 64, warpsM: 4, warpsN: 2, stages: 2, staging: 'smem', accum: 'f32' },
-  { blockM: 64, blockN: 128, blockK: 64, warpsM: 2, warpsN: 2, stages: 2, staging: 'smem', accum: 'f32' },
-  { blockM: 64, blockN: 64, blockK: 64, warpsM: 2, warpsN: 1, stages: 2, staging: 'smem', accum: 'f32' },
-  { blockM: 128, blockN: 64, blockK: 64, warpsM: 2, warpsN: 2, stages: 2, staging: 'smem', accum: 'f32' },
-  { blockM: 64, blockN: 64, blockK: 64, warpsM: 2, warpsN: 2, stages: 2, staging: 'smem', accum: 'f32' },
+  { blockM: 128, blockN: 128, blockK: 128, warpsM: 4, warpsN: 2, stages: 2, staging: 'smem', accum: 'f32' },
+  { blockM: 64, blockN: 128, blockK: 128, warpsM: 2, warpsN: 2, stages: 2, staging: 'smem', accum: 'f32' },
+  { blockM: 64, blockN: 64, blockK: 128, warpsM: 2, warpsN: 1, stages: 2, staging: 'smem', accum: 'f32' },
+  { blockM: 128, blockN: 64, blockK: 128, warpsM: 2, warpsN: 2, stages: 2, staging: 'smem', accum: 'f32' },
+  { blockM: 64, blockN: 64, blockK: 128, warpsM: 2, warpsN: 2, stages: 2, staging: 'smem', accum: 'f32' },
   // register staging (sm_75 has no cp.async): a qnext-capable 64×128 tile first, then smaller ones
-  { blockM: 64, blockN: 128, blockK: 64, warpsM: 2, warpsN: 2, stages: 2, staging: 'reg', accum: 'f32' },
+  // (two k64 steps per stage: Turing's main loop within 16 instructions per m16n8k64, 0 spills)
+  { blockM: 64, blockN: 128, blockK: 128, warpsM: 2, warpsN: 2, stages: 1, staging: 'reg', accum: 'f32' },
   { blockM: 64, blockN: 64, blockK: 64, warpsM: 2, warpsN: 2, stages: 2, staging: 'reg', accum: 'f32' },
   { blockM: 32, blockN: 32, blockK: 64, warpsM: 1, warpsN: 1, stages: 1, staging: 'reg', accum: 'f32' },
 ];

@@ -14,8 +14,10 @@ const ACT_SPACE: SearchSpace['act'] = { blockM: [32, 64, 128, 256], blockK: [64,
  * is inside), up to 8 warps. sm_80 and newer stage operands through a cp.async ring with k-blocks of
  * 128 or 256 (two or four k64 steps per block barrier); register staging is left to Turing (sm_75, no
  * cp.async; 1–2 stages), where it is the only choice: on sm_80+ it needs ~1.5× the registers for the
- * same warp tile and more main-loop instructions (gemm/README.md). sm_120a/121a run e2m1 formats whose
- * block-scaled MMAs accumulate in f32, so the f16 cross-group accumulation knob is dropped there.
+ * same warp tile and more main-loop instructions (gemm/README.md). A ring has 2–4 stages (one stage
+ * would need two barriers per k-block). sm_120a/121a run e2m1 formats whose block-scaled MMAs
+ * accumulate in f32, and Turing has no cvt.rn.f16x2.f32 (f16 accumulation costs ~23 instructions per
+ * m16n8k64 there), so the f16 cross-group accumulation knob is dropped on both.
  * enumerateGemmTiles also drops tiles efficientGemmTileIssue names.
  */
 export function defaultSearchSpace(arch: SmArch): SearchSpace {
@@ -29,9 +31,9 @@ export function defaultSearchSpace(arch: SmArch): SearchSpace {
       blockK: turing ? [64, 128] : [128, 256],
       warpsM: [1, 2, 4, 8],
       warpsN: [1, 2, 4],
-      stages: turing ? [1, 2] : [1, 2, 3, 4],
+      stages: turing ? [1, 2] : [2, 3, 4],
       staging: turing ? ['reg'] : ['smem'],
-      accum: fp4Only ? ['f32'] : ['f32', 'f16'],
+      accum: fp4Only || turing ? ['f32'] : ['f32', 'f16'],
     },
     act: { blockM: [...ACT_SPACE.blockM], blockK: [...ACT_SPACE.blockK], warps: [...ACT_SPACE.warps] },
   };

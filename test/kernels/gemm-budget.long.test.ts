@@ -1,0 +1,26 @@
+// The main-loop budget on 50 seeded random tiles of each arch's search space (gemm-budget.test.ts holds
+// the rules, the default tiles and an 8-tile sample; this is the issue's full sample, minutes of nvcc).
+import { describe, expect, it } from 'vitest';
+import { BUDGET_ARCHS, catalogSpecs, checkBudget, sampleTiles } from './gemm/budget.js';
+
+const LATCH = 'CALL in the main loop'; // the known loop latch, see gemm-budget.test.ts
+
+describe('main-loop budget, 50 random tiles per arch', () => {
+  for (const arch of BUDGET_ARCHS) {
+    it(`${arch}`, async () => {
+      const spec = catalogSpecs(arch)[0];
+      const tiles = sampleTiles(spec, arch, 50, 11 + Number(arch.slice(3)));
+      expect(tiles.length).toBe(50);
+      const worst: string[] = [];
+      for (const tile of tiles) {
+        const r = await checkBudget(spec, tile, arch);
+        if (r.spills > 0) continue; // the tuner prunes kernels that spill
+        const l = r.inspection.mainLoop;
+        const bad = r.violations.filter((v) => v !== LATCH);
+        if (l && l.calledPerMma > 0) bad.push(`${l.calledPerMma} instructions per MMA in called code`);
+        if (bad.length) worst.push(`${r.uri}: ${bad.join('; ')}`);
+      }
+      expect(worst).toEqual([]);
+    }, 3_600_000);
+  }
+});
