@@ -11,8 +11,9 @@ const ACT_SPACE: SearchSpace['act'] = { blockM: [32, 64, 128, 256], blockK: [64,
 
 /**
  * A realistic space for the tuner. All families: blocks 32–256 on M and N (Nunchaku's fixed 256×128
- * is inside), up to 8 warps. sm_80 and newer stage operands through a cp.async ring with k-blocks of
- * 128 or 256 (two or four k64 steps per block barrier); register staging is left to Turing (sm_75, no
+ * is inside), up to 8 warps, k-blocks of two k64 steps (blockK 256 adds ~2 integer instructions per
+ * MMA from the longer unrolled ring, blockK 64 a barrier per step or, on Turing, the per-step overhead
+ * twice). sm_80 and newer stage operands through a cp.async ring; register staging is left to Turing (sm_75, no
  * cp.async; 1–2 stages), where it is the only choice: on sm_80+ it needs ~1.5× the registers for the
  * same warp tile and more main-loop instructions (gemm/README.md). A ring has 2–4 stages (one stage
  * would need two barriers per k-block). sm_120a/121a run e2m1 formats whose block-scaled MMAs
@@ -28,7 +29,7 @@ export function defaultSearchSpace(arch: SmArch): SearchSpace {
     gemm: {
       blockM: [32, 64, 128, 256],
       blockN: [32, 64, 128, 256],
-      blockK: turing ? [64, 128] : [128, 256],
+      blockK: [128],
       warpsM: [1, 2, 4, 8],
       warpsN: [1, 2, 4],
       stages: turing ? [1, 2] : [2, 3, 4],
@@ -41,14 +42,17 @@ export function defaultSearchSpace(arch: SmArch): SearchSpace {
 
 /**
  * Why a structurally valid tile is left out of the search space: the main loop's budget (14 instructions
- * per m16n8k64 with fp32 accumulation, 12 with f16; test/kernels/gemm-budget.test.ts) is met only when
- * each warp's scale loads and widenings are shared by at least two 16-row and two 16-column tiles (warp
- * tile ≥ 32×32), and a cp.async ring needs at least four warps to spread a k-block's 16-byte copies
+ * per m16n8k64 with fp32 accumulation, 12 with f16, 16 on Turing; test/kernels/gemm-budget.test.ts) is
+ * met only when each warp's scale loads and widenings are shared by at least two 16-row and two 16-column
+ * tiles (warp tile ≥ 32×32; ≥ 32×64 for f16 accumulation or register staging), and a cp.async ring needs at least four warps to spread a k-block's 16-byte copies
  * (fewer threads hold too many copy slots in registers). Such tiles can still be given explicitly.
  */
 export function efficientGemmTileIssue(t: GemmTile): string | undefined {
   const wm = t.blockM / t.warpsM, wn = t.blockN / t.warpsN;
   if (wm < 32 || wn < 32) return `warp tile ${wm}×${wn} is under 32 rows or 32 columns`;
+  // f16 accumulation (budget 12) and register staging (its ring moves; Turing's budget 16) need the
+  // per-tile overheads shared by twice as many tiles: 32×64 or 64×32 and up.
+  if ((t.accum === 'f16' || t.staging === 'reg') && wm * wn < 2048) return `warp tile ${wm}×${wn} is under 32×64 for ${t.accum === 'f16' ? 'f16 accumulation' : 'register staging'}`;
   if (t.staging === 'smem' && t.warpsM * t.warpsN < 4) return `${t.warpsM * t.warpsN} warps are too few for a cp.async ring (at least 4)`;
   return undefined;
 }
