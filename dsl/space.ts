@@ -54,6 +54,9 @@ export function efficientGemmTileIssue(t: GemmTile): string | undefined {
   // per-tile overheads shared by twice as many tiles: 32×64 or 64×32 and up.
   if ((t.accum === 'f16' || t.staging === 'reg') && wm * wn < 2048) return `warp tile ${wm}×${wn} is under 32×64 for ${t.accum === 'f16' ? 'f16 accumulation' : 'register staging'}`;
   if (t.staging === 'smem' && t.warpsM * t.warpsN < 4) return `${t.warpsM * t.warpsN} warps are too few for a cp.async ring (at least 4)`;
+  // f16 accumulation's 12-instruction budget leaves ~1.5 per MMA for copies, addresses and moves: the
+  // ring's copy work has to be spread over 8 warps.
+  if (t.accum === 'f16' && t.staging === 'smem' && t.warpsM * t.warpsN < 8) return `${t.warpsM * t.warpsN} warps are too few for f16 accumulation from a cp.async ring (8)`;
   return undefined;
 }
 
