@@ -23,6 +23,13 @@ const GEMM_CANDIDATES: readonly GemmTile[] = [
   { blockM: 32, blockN: 32, blockK: 64, warpsM: 1, warpsN: 1, stages: 1, staging: 'reg', accum: 'f32' },
 ];
 
+/** Candidates measured to spill (ptxas 13, 0-spill rule of test/kernels/gemm-compile*.test.ts): skipped for that kind. */
+const SPILLS: ReadonlyArray<{ kind: KernelSpec['format']['kind']; qnext: boolean; tile: GemmTile }> = [
+  // MXFP4 fc1 → qnext: 4 bytes of spill stores on sm_120a/121a; the 64×128 tile below has none
+  { kind: 'mxfp4', qnext: true, tile: GEMM_CANDIDATES[1] },
+];
+const sameTile = (a: GemmTile, b: GemmTile): boolean => JSON.stringify(a) === JSON.stringify(b);
+
 const ACT_CANDIDATES: readonly ActTile[] = [
   { blockM: 64, blockK: 256, warps: 4 },
   { blockM: 64, blockK: 128, warps: 4 },
@@ -39,6 +46,7 @@ export interface LayerTiles {
 export function defaultTiles(spec: KernelSpec, target: Target): LayerTiles {
   const gemmWhy: string[] = [];
   const gemm = GEMM_CANDIDATES.find((t) => {
+    if (SPILLS.some((x) => x.kind === spec.format.kind && x.qnext === spec.epilogue.some((o) => o.op === 'qnext') && sameTile(x.tile, t))) return false;
     const p = gemmTileProblems(spec, t, target);
     gemmWhy.push(...p);
     return p.length === 0;
