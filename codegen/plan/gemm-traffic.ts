@@ -85,9 +85,10 @@ export function gemmTraffic(plan: GemmPlan, shape: { m: number; n: number; k: nu
     const r16 = plan.rank / 16;
     const launchedWarps = gridM * gridN * warps;
     loaded += r16 * launchedWarps * 32 * 4; // lora_scales
-    // lora_act (every slice) and lora_up, staged once per block (lowrank/up.h); tiles past M/N read nothing.
-    loaded += slices * r16 * mtiles * gridN * 1024;
-    loaded += r16 * ntiles * gridM * 512;
+    // lora_act (every slice) and lora_up, read by every warp for its own tiles (lowrank/up.h); tiles past
+    // M/N read nothing.
+    loaded += slices * r16 * mAxis.sum * mRep * 1024;
+    loaded += r16 * nAxis.sum * nRep * 512;
     mma16 += launchedWarps * r16 * wtm * wtn * 2;
   }
   if (steps.has('store')) stored += m * n * 2;
