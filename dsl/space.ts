@@ -27,8 +27,9 @@ export function defaultSearchSpace(arch: SmArch): SearchSpace {
   const fp4Only = arch === 'sm_120a' || arch === 'sm_121a';
   return {
     gemm: {
-      blockM: [32, 64, 128, 256],
-      blockN: [32, 64, 128, 256],
+      // cp.async rings: blocks of 64+ rows and columns (a 32-wide block's copy slots cost up to +0.4 per MMA)
+      blockM: turing ? [32, 64, 128, 256] : [64, 128, 256],
+      blockN: turing ? [32, 64, 128, 256] : [64, 128, 256],
       blockK: [128],
       warpsM: [1, 2, 4, 8],
       warpsN: [1, 2, 4],
