@@ -34,10 +34,15 @@ export function catalogSpecs(arch: SmArch): KernelSpec[] {
 
 export const defaultTile = (spec: KernelSpec, arch: SmArch): GemmTile => defaultTiles(spec, resolveGpu(arch)).gemm;
 
-/** `n` tiles drawn (seeded LCG, with replacement avoided) from the space's plannable tiles for `spec`. */
-export function sampleTiles(spec: KernelSpec, arch: SmArch, n: number, seed: number): GemmTile[] {
+/** The tiles of the arch's search space the planner accepts for `spec`. */
+export function plannableTiles(spec: KernelSpec, arch: SmArch): GemmTile[] {
   const target = resolveGpu(arch);
-  const tiles = [...enumerateGemmTiles(defaultSearchSpace(arch), spec)].filter((t) => gemmTileProblems(spec, t, target).length === 0);
+  return [...enumerateGemmTiles(defaultSearchSpace(arch), spec)].filter((t) => gemmTileProblems(spec, t, target).length === 0);
+}
+
+/** `n` distinct tiles drawn (seeded LCG) from the plannable tiles for `spec` (all of them when fewer). */
+export function sampleTiles(spec: KernelSpec, arch: SmArch, n: number, seed: number): GemmTile[] {
+  const tiles = plannableTiles(spec, arch);
   let x = seed >>> 0;
   const next = () => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32;
   const out: GemmTile[] = [];
