@@ -39,10 +39,12 @@ export function budgetViolations(k: KernelInspection, tile?: Pick<GemmTile, 'blo
   if (l.hasDivision) out.push('division in the main loop');
   if (l.hasCall) out.push('CALL in the main loop');
   if (l.hasBssy) out.push('BSSY/BSYNC in the main loop');
-  if (l.barriersPerIteration > 1) out.push(`${l.barriersPerIteration} block barriers per iteration > 1`);
+  // A loop unrolled over its ring holds several k-blocks: the rule is per k64 step (≥ 2 steps per barrier).
   if (l.barriersPerIteration > 0 && tile) {
-    const steps = l.mmas / mmasPerK64Step(tile);
+    const steps = l.mmas / mmasPerK64Step(tile) / l.barriersPerIteration;
     if (steps < MAIN_LOOP_BUDGET.minK64StepsPerBarrier) out.push(`a block barrier per ${steps} k64 step(s) < ${MAIN_LOOP_BUDGET.minK64StepsPerBarrier}`);
+  } else if (l.barriersPerIteration > 1) {
+    out.push(`${l.barriersPerIteration} block barriers per iteration > 1`);
   }
   return out;
 }

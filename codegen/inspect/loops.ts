@@ -119,9 +119,12 @@ export function countLoop(fn: AsmFunction, loop: Loop): LoopCounts {
     if (isQuantConversion(i, level)) quantConversions += 1;
   }
   const has = (pred: (i: Instr) => boolean): boolean => loop.body.some(pred);
-  const calledInstructions = loop.body.reduce((s, i) => s + (i.base === 'CALL' && i.target !== undefined ? calleeBody(fn, i.target).length : 0), 0);
+  // ptxas closes long loops (bodies past ~256 instructions) with `@P CALL.REL.NOINC <after the loop>; BRA
+  // <top>`: a CALL to the instruction after the loop's back branch is its exit, a branch, not a call.
+  const loopExit = (i: Instr): boolean => i.opcode.startsWith('CALL.REL.NOINC') && i.target === loop.end + 16;
+  const calledInstructions = loop.body.reduce((s, i) => s + (i.base === 'CALL' && !loopExit(i) && i.target !== undefined ? calleeBody(fn, i.target).length : 0), 0);
   const hasMufu = level === 'sass' ? has((i) => i.base === 'MUFU') : byClass.mufu > 0;
-  const hasCall = has((i) => i.base === 'CALL' || i.base === 'call');
+  const hasCall = has((i) => (i.base === 'CALL' && !loopExit(i)) || i.base === 'call');
   let hasDivision: boolean;
   if (level === 'sass') {
     const rcp = (body: Instr[]): boolean => body.some((i) => i.opcode.startsWith('MUFU.RCP'));

@@ -1,6 +1,7 @@
 // The bytes a planned GEMM really moves for one shape, instruction by instruction as the device code
 // issues them (runtime/include/svdq/gemm/**, epilogue/**): the tuner's cost model reads it and the
-// emulator's traffic counters check it. Loads predicated off (tiles past M, N or K) move nothing;
+// emulator's traffic counters check it. Loads predicated off (shared-memory staging: tiles past M, N or K;
+// register staging: steps past K) move nothing;
 // MMAs run for every tile of every launched warp.
 import type { GemmPlan } from './gemm.js';
 
@@ -67,8 +68,9 @@ export function gemmTraffic(plan: GemmPlan, shape: { m: number; n: number; k: nu
   let stored = 0;
   // Main loop.
   if (t.staging === 'reg') {
-    loaded += k64 * mAxis.sum * mRep * (512 + aScaleLanes);
-    loaded += k64 * nAxis.sum * nRep * (512 + bScaleLanes);
+    // Every launched warp loads all its tiles: tiles past M or N re-read the last real one (gemm/operands.h).
+    loaded += k64 * gridM * t.warpsM * wtm * mRep * (512 + aScaleLanes);
+    loaded += k64 * gridN * t.warpsN * wtn * nRep * (512 + bScaleLanes);
   } else {
     loaded += k64 * mtiles * gridN * (512 + scaleChunk);
     loaded += k64 * ntiles * gridM * (512 + scaleChunk);
@@ -83,9 +85,10 @@ export function gemmTraffic(plan: GemmPlan, shape: { m: number; n: number; k: nu
     const r16 = plan.rank / 16;
     const launchedWarps = gridM * gridN * warps;
     loaded += r16 * launchedWarps * 32 * 4; // lora_scales
-    // lora_act (every slice) and lora_up, staged once per block (lowrank/up.h); tiles past M/N read nothing.
-    loaded += slices * r16 * mtiles * gridN * 1024;
-    loaded += r16 * ntiles * gridM * 512;
+    // lora_act (every slice) and lora_up, read by every warp for its own tiles (lowrank/up.h); tiles past
+    // M/N read nothing.
+    loaded += slices * r16 * mAxis.sum * mRep * 1024;
+    loaded += r16 * nAxis.sum * nRep * 512;
     mma16 += launchedWarps * r16 * wtm * wtn * 2;
   }
   if (steps.has('store')) stored += m * n * 2;

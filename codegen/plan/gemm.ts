@@ -194,10 +194,7 @@ function derive(spec: KernelSpec, tile: GemmTile): Derived {
     next = { group: q.format.group, unit: Math.max(64, q.format.group), rank: q.lowRankDown.rank, rankChunk: rankChunk(Math.max(r16, 1)), keepOutput: q.keepOutput };
     if (next.rank > 0 && tile.warpsN > 1) epilogueSmemBytes = tile.warpsM * wtm * next.rankChunk * 1024;
   }
-  // The low-rank up stages one rank tile of the block's A and B fragments (lowrank/up.h Up::kSmemBytes).
-  if (spec.lowRank.rank > 0 && spec.epilogue.some((o) => o.op === 'lowrank')) {
-    epilogueSmemBytes = Math.max(epilogueSmemBytes, (tile.blockM / 16 + tile.blockN / 16) * 512);
-  }
+  // The low-rank up reads its fragments per warp (lowrank/up.h): no shared memory.
   // Registers: accumulators (+ the int32 group partial when G = 128), fragments in flight, epilogue temporaries.
   const accRegs = (tile.accum === 'f32' ? 8 : 4) * wtm * wtn + (group === 128 && !fp4 ? 8 * wtm * wtn : 0);
   const stepFrag = 4 * wtm + 4 * wtn + sps * (wtm + 2 * wtn);

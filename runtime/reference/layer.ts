@@ -107,7 +107,13 @@ function sumSlicesF32(slices: Float32Array[], n: number): Float32Array {
   return out;
 }
 
-/** Main loop: INT4 exact group dots then fp32 fma (or f16 hfma) across groups; FP4 block sums. */
+/**
+ * The int32 → float conversion the GEMM folds into its MMA (docs/numerics.md "GEMM main loop"): each group
+ * starts from C = the bits of M = 2²³ + 2²², so D read as a float is exactly M + p (|p| < 2²²).
+ */
+const MAGIC = 12582912;
+
+/** Main loop: INT4 exact group dots, x = RN(p·ascale), then fp32 fma (or f16 hfma) with wscale across groups; FP4 block sums. */
 function mainLoop(a: QuantizedGroups, l: LogicalLayer, M: number, accum: 'f32' | 'f16'): Float64Array {
   const { N, K, format } = l;
   const G = format.group;
@@ -124,10 +130,12 @@ function mainLoop(a: QuantizedGroups, l: LogicalLayer, M: number, accum: 'f32' |
           for (let k = grp * G; k < (grp + 1) * G; k++) p += a.codes[m * K + k] * l.qweight[n * K + k];
           const fa = fromBits16(sa, format.scaleDtype);
           const fw = fromBits16(sw, format.scaleDtype);
-          if (accum === 'f32') acc = fmaF32(p, mulF32(fa, fw), acc);
+          // x = RN(p·a) as the kernel forms it from the MMA's magic-biased D: fma(M + p, a, RN(−M·a)).
+          const x = fmaF32(MAGIC + p, fa, mulF32(-MAGIC, fa));
+          if (accum === 'f32') acc = fmaF32(x, fw, acc);
           else {
             const d = format.scaleDtype;
-            acc = roundSum(rn16(p, d) * rn16(fa * fw, d), acc, (x) => rn16(x, d));
+            acc = roundSum(rn16(x, d) * fw, acc, (v) => rn16(v, d));
           }
         } else {
           let p = 0; // exact: multiples of 0.25, |p| ≤ 36·G

@@ -114,7 +114,7 @@ describe('dist/ from svdq-codegen build (emulator flavour)', () => {
     expect(compareY(y, want).maxErr).toBe(0);
     // without the adapter the output differs: the append really took effect
     expect(compareY(y, referenceY(ckpt.k, M, x)).maxErr).toBeGreaterThan(0);
-    expect(r.launches[1].kernel).toContain('m128n128k64');
+    expect(r.launches[1].kernel).toContain('m128n128k128');
   });
 
   it('bad calls return errors with a message, write nothing and launch nothing', async () => {

@@ -33,7 +33,10 @@ describe('budgetViolations', () => {
     // 16 MMAs per iteration = one k64 step with a barrier
     expect(budgetViolations(gemm({ mmas: 16 }), tile)).toEqual(['a block barrier per 1 k64 step(s) < 2']);
     expect(budgetViolations(gemm({ mmas: 16, barriersPerIteration: 0 }), tile)).toEqual([]);
-    expect(budgetViolations(gemm({ barriersPerIteration: 2 }), tile)).toEqual(['2 block barriers per iteration > 1']);
+    expect(budgetViolations(gemm({ barriersPerIteration: 2 }), tile)).toEqual(['a block barrier per 1 k64 step(s) < 2']);
+    // a loop unrolled over a 2-deep ring of 2-step k-blocks: 2 barriers per 4 steps
+    expect(budgetViolations(gemm({ mmas: 64, barriersPerIteration: 2 }), tile)).toEqual([]);
+    expect(budgetViolations(gemm({ barriersPerIteration: 2 }))).toEqual(['2 block barriers per iteration > 1']);
     expect(budgetViolations({ ...gemm(), mainLoop: null }, tile)).toEqual(['no main loop with 4-bit MMAs found']);
   });
 

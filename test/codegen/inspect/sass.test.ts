@@ -50,6 +50,26 @@ describe('findMainLoop / countLoop', () => {
     expect(c.instructions).toBeGreaterThan(18);
   });
 
+  it('a long loop closed by `@P CALL.REL.NOINC <after the loop>; BRA <top>` holds no CALL; a real call still counts', () => {
+    const text = [
+      'Function : latch',
+      '/*0000*/ MOV R1, R2 ;',
+      '/*0010*/ IMMA.16864.S4.S4 R4, R8.ROW, R12.COL, R4 ;',
+      '/*0020*/ ISETP.GE.AND P0, PT, R1, 0x8, PT ;',
+      '/*0030*/ @P0 CALL.REL.NOINC 0x50 ;',
+      '/*0040*/ BRA 0x10 ;',
+      '/*0050*/ EXIT ;',
+      '/*0060*/ IADD3 R1, R1, 0x1, RZ ;',
+      '/*0070*/ RET.REL.NODEC R20 0x0 ;',
+    ].join('\n');
+    const [k] = parseSass(text);
+    const c = countLoop(k, findMainLoop(k)!);
+    expect(c).toMatchObject({ mmas: 1, hasCall: false, calledInstructions: 0 });
+    const [called] = parseSass(text.replace('@P0 CALL.REL.NOINC 0x50', 'CALL.REL.NOINC 0x60'));
+    const d = countLoop(called, findMainLoop(called)!);
+    expect(d).toMatchObject({ hasCall: true, calledInstructions: 2 });
+  });
+
   it('a loop without MMAs is no main loop', () => {
     const k = { ...fn('known_loop'), instrs: fn('known_loop').instrs.filter((i) => i.base !== 'IMMA') };
     expect(findMainLoop(k)).toBeUndefined();

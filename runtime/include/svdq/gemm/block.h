@@ -38,7 +38,7 @@ __device__ __forceinline__ void run_mainloop(Accumulator<Cfg>& acc, const epilog
   op.wq = static_cast<const uint4*>(a.wq);
   op.ascales = static_cast<const uint32_t*>(a.ascales);
   op.wscales = static_cast<const uint2*>(a.wscales);
-  op.k64 = a.K / 64;
+  op.k64 = static_cast<int>(static_cast<unsigned>(a.K) >> 6);  // K > 0, a multiple of 64 (validate_args)
   op.groups = a.K / Cfg::GROUP;
   op.mtiles = c.mtiles;
   op.ntiles = c.ntiles;

@@ -15,18 +15,21 @@ struct StepFrags {
   uint2 ws[Cfg::WTN][Cfg::SPS];     // INT4: cols 2t, 2t+1 (x), 8+2t, 9+2t (y); FP4: columns g (x) and 8+g (y)
 };
 
-/** Cross-group accumulator: fp32 (default) or pairs in the scale dtype (f16 accumulation). */
+/**
+ * Cross-group accumulator: fp32 (default) or pairs in the scale dtype (f16 accumulation). `p` holds the
+ * int32 partial of a G = 128 group between its two k64 steps (the MMA's D carried as the next one's C).
+ */
 template <class Cfg, Accum A = Cfg::ACCUM>
 struct Accumulator;
 template <class Cfg>
 struct Accumulator<Cfg, Accum::F32> {
   float v[Cfg::WTM][Cfg::WTN][8];
-  int p[Cfg::WTM][Cfg::WTN][8];  // int32 partial of the current group
+  int p[Cfg::WTM][Cfg::WTN][Cfg::STEPS_PER_GROUP == 2 ? 8 : 1];
 };
 template <class Cfg>
 struct Accumulator<Cfg, Accum::F16> {
   uint32_t v[Cfg::WTM][Cfg::WTN][4];  // ScaleHalf pairs (elements 2q, 2q+1)
-  int p[Cfg::WTM][Cfg::WTN][8];
+  int p[Cfg::WTM][Cfg::WTN][Cfg::STEPS_PER_GROUP == 2 ? 8 : 1];
 };
 
 template <class Cfg>
@@ -35,8 +38,6 @@ __device__ __forceinline__ void clear(Accumulator<Cfg>& acc) {
   for (int i = 0; i < Cfg::WTM; ++i)
 #pragma unroll
     for (int j = 0; j < Cfg::WTN; ++j) {
-#pragma unroll
-      for (int e = 0; e < 8; ++e) acc.p[i][j][e] = 0;
       if constexpr (Cfg::ACCUM == Accum::F32) {
 #pragma unroll
         for (int e = 0; e < 8; ++e) acc.v[i][j][e] = 0.0f;
@@ -47,29 +48,76 @@ __device__ __forceinline__ void clear(Accumulator<Cfg>& acc) {
     }
 }
 
-/** acc += f32(p) · (ascale · wscale) for every element, then p = 0. */
+/**
+ * The magic-number conversion folded into the MMA (docs/numerics.md "GEMM main loop"): each group's
+ * first MMA starts from C = the bits of the float M = 2^23 + 2^22, so D's bits read as a float are
+ * exactly M + p (|p| <= 128·15·8 < 2^22: the integer add stays inside the mantissa). One FFMA then gives
+ * x = RN(p·a) = fma(M + p, a, -M·a) (-M·a exact: a has <= 11 significant bits), with no I2F.
+ */
+constexpr int kMagicBits = 0x4B400000;
+constexpr float kMagic = 12582912.0f;
+
+/** The same 32 bits as another 4-byte type (a packed pair as __half2 / __nv_bfloat162 and back): no moves. */
+template <class To, class From>
+__device__ __forceinline__ To bits_as(const From& v) {
+  static_assert(sizeof(To) == sizeof(From), "bit cast between equal sizes");
+  To r;
+  memcpy(&r, &v, sizeof(To));
+  return r;
+}
+
+/** Low / high 16-bit scale of a packed word widened exactly to f32 (bf16: a bit move, one instruction each). */
+template <class S>
+__device__ __forceinline__ float scale_lo(uint32_t w) {
+  if constexpr (Half16<S>::kIsBf16) return __uint_as_float(w << 16);
+  else return lo_f32<S>(w);
+}
+template <class S>
+__device__ __forceinline__ float scale_hi(uint32_t w) {
+  if constexpr (Half16<S>::kIsBf16) return __uint_as_float(w & 0xFFFF0000u);
+  else return hi_f32<S>(w);
+}
+
+/** A row-scale pair (rows g, g+8) widened to f32, with -M·a for the conversion FFMA. */
+struct RowScales {
+  float a[2], nma[2];
+};
+template <class S>
+__device__ __forceinline__ RowScales row_scales(uint32_t as) {
+  RowScales r;
+  r.a[0] = scale_lo<S>(as);
+  r.a[1] = scale_hi<S>(as);
+  r.nma[0] = __fmul_rn(r.a[0], -kMagic);
+  r.nma[1] = __fmul_rn(r.a[1], -kMagic);
+  return r;
+}
+
+/**
+ * acc += x·w per element, x = RN(p·a) from the MMA's magic-biased D (`d`: 8 words, C order):
+ *  f32: acc = fma(x, f32(w), acc);   f16: acc16 = hfma2(RN16(x) pair, w pair, acc16) in the scale dtype.
+ */
 template <class Cfg>
-__device__ __forceinline__ void dequantize(Accumulator<Cfg>& acc, int i, int j, uint32_t as, uint2 ws) {
+__device__ __forceinline__ void dequantize(Accumulator<Cfg>& acc, int i, int j, const int (&d)[8], const RowScales& r,
+                                           uint2 ws) {
   using S = typename Cfg::ScaleHalf;
   if constexpr (Cfg::ACCUM == Accum::F32) {
-    const float a[2] = {lo_f32<S>(as), hi_f32<S>(as)};
-    const float w[4] = {lo_f32<S>(ws.x), hi_f32<S>(ws.x), lo_f32<S>(ws.y), hi_f32<S>(ws.y)};
+    const float w[4] = {scale_lo<S>(ws.x), scale_hi<S>(ws.x), scale_lo<S>(ws.y), scale_hi<S>(ws.y)};
 #pragma unroll
     for (int e = 0; e < 8; ++e) {
-      const float s = __fmul_rn(a[(e >> 1) & 1], w[(e & 1) + 2 * (e >> 2)]);
-      acc.v[i][j][e] = __fmaf_rn(__int2float_rn(acc.p[i][j][e]), s, acc.v[i][j][e]);
-      acc.p[i][j][e] = 0;
+      const int row = (e >> 1) & 1;
+      const float x = __fmaf_rn(__int_as_float(d[e]), r.a[row], r.nma[row]);
+      acc.v[i][j][e] = __fmaf_rn(x, w[(e & 1) + 2 * (e >> 2)], acc.v[i][j][e]);
     }
   } else {
-    using H = Half16<S>;
-    const uint32_t rows[2] = {(as & 0xFFFFu) * 0x10001u, (as >> 16) * 0x10001u};  // (a_g, a_g), (a_g8, a_g8)
+    using T2 = typename Half16<S>::T2;
     const uint32_t cols[2] = {ws.x, ws.y};
 #pragma unroll
-    for (int q = 0; q < 4; ++q) {
-      const auto s = __hmul2(H::pair(rows[q & 1]), H::pair(cols[q >> 1]));
-      const auto p = H::pair(pack_rn<S>(__int2float_rn(acc.p[i][j][2 * q]), __int2float_rn(acc.p[i][j][2 * q + 1])));
-      acc.v[i][j][q] = H::unpair(__hfma2(p, s, H::pair(acc.v[i][j][q])));
-      acc.p[i][j][2 * q] = acc.p[i][j][2 * q + 1] = 0;
+    for (int q = 0; q < 4; ++q) {  // pair q: elements 2q, 2q+1 — row (q & 1), columns of cols[q >> 1]
+      const int row = q & 1;
+      const float x0 = __fmaf_rn(__int_as_float(d[2 * q]), r.a[row], r.nma[row]);
+      const float x1 = __fmaf_rn(__int_as_float(d[2 * q + 1]), r.a[row], r.nma[row]);
+      const T2 p = bits_as<T2>(pack_rn<S>(x0, x1));
+      acc.v[i][j][q] = bits_as<uint32_t>(__hfma2(p, bits_as<T2>(cols[q >> 1]), bits_as<T2>(acc.v[i][j][q])));
     }
   }
 }
@@ -117,12 +165,13 @@ __device__ __forceinline__ void mma_fp4(float* acc, const uint32_t (&a)[4], uint
 }
 
 /**
- * Computes global k64 step `kt` from `f`: for each scale group inside the step, the exact int32 partial
- * (accumulated across two steps when G = 128), then its dequantization once the group is complete.
+ * Computes one k64 step from `f`; `phase` = the step's index inside its k-block (a k-block holds whole
+ * groups, so phase % STEPS_PER_GROUP is its index inside its scale group: G = 128 0 or 1, else 0). Each group's first MMA starts from the magic C (exact int32 partial biased by M), a G = 128 group's
+ * second continues from the first's D; the group's dequantization follows its last MMA.
  * G = 32: two MMAs per half, each with the other half of the A fragment zeroed (exact).
  */
 template <class Cfg>
-__device__ __forceinline__ void compute_step(Accumulator<Cfg>& acc, const StepFrags<Cfg>& f, int kt) {
+__device__ __forceinline__ void compute_step(Accumulator<Cfg>& acc, const StepFrags<Cfg>& f, int phase) {
   if constexpr (Cfg::FP4) {
 #pragma unroll
     for (int i = 0; i < Cfg::WTM; ++i) {
@@ -135,7 +184,10 @@ __device__ __forceinline__ void compute_step(Accumulator<Cfg>& acc, const StepFr
     }
     return;
   }
-  const bool group_done = Cfg::STEPS_PER_GROUP == 1 || (kt % Cfg::STEPS_PER_GROUP) == Cfg::STEPS_PER_GROUP - 1;
+  using S = typename Cfg::ScaleHalf;
+  // Static once the caller's loops are unrolled (phase = the step's index in the k-block, mod the group).
+  const bool first = phase % Cfg::STEPS_PER_GROUP == 0;
+  const bool last = phase % Cfg::STEPS_PER_GROUP == Cfg::STEPS_PER_GROUP - 1;
 #pragma unroll
   for (int h = 0; h < Cfg::SPS; ++h) {
 #pragma unroll
@@ -145,18 +197,30 @@ __device__ __forceinline__ void compute_step(Accumulator<Cfg>& acc, const StepFr
         if (h == 0) a[2] = a[3] = 0u;
         else a[0] = a[1] = 0u;
       }
+      RowScales r{};
+      if (last) r = row_scales<S>(f.as[i][h]);
 #pragma unroll
       for (int j = 0; j < Cfg::WTN; ++j) {
-        int lo[4] = {acc.p[i][j][0], acc.p[i][j][1], acc.p[i][j][2], acc.p[i][j][3]};
-        int hi[4] = {acc.p[i][j][4], acc.p[i][j][5], acc.p[i][j][6], acc.p[i][j][7]};
+        int d[8];
+#pragma unroll
+        for (int e = 0; e < 8; ++e) {
+          d[e] = first ? kMagicBits : acc.p[i][j][e % (Cfg::STEPS_PER_GROUP == 2 ? 8 : 1)];
+        }
+        int lo[4] = {d[0], d[1], d[2], d[3]};
+        int hi[4] = {d[4], d[5], d[6], d[7]};
         mma4<Cfg::ACT_U4, Cfg::MMA>(lo, a, f.b[j].x, f.b[j].y);
         mma4<Cfg::ACT_U4, Cfg::MMA>(hi, a, f.b[j].z, f.b[j].w);
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
-          acc.p[i][j][e] = lo[e];
-          acc.p[i][j][4 + e] = hi[e];
+          d[e] = lo[e];
+          d[4 + e] = hi[e];
         }
-        if (group_done) dequantize<Cfg>(acc, i, j, f.as[i][h], f.ws[j][h]);
+        if (last) {
+          dequantize<Cfg>(acc, i, j, d, r, f.ws[j][h]);
+        } else if constexpr (Cfg::STEPS_PER_GROUP == 2) {
+#pragma unroll
+          for (int e = 0; e < 8; ++e) acc.p[i][j][e] = d[e];
+        }
       }
     }
   }

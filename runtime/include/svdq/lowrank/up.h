@@ -1,12 +1,11 @@
 // lowrank (up projection) epilogue: y += (Σ_s lora_act_s · scale_rt) · L2, one 16-rank tile at a time in
 // ascending order (docs/numerics.md epilogue 2). lora_act is stored in the m16n8k16 A-fragment order
 // (docs/layouts.md), so each A fragment is Σ over the S slices in order, × the tile's scale, RN16 pairs;
-// lora_up tiles are B fragments. Per rank tile the block stages its rows' A fragments and its columns'
-// lora_up tiles in shared memory once (16-byte loads; lora_up by cp.async where the main loop has it),
-// so every low-rank tensor is read once per block, not once per warp; the warps then read their
-// fragments from shared memory. The values, their order and the MMAs are those of a per-warp read.
+// lora_up tiles are B fragments. Each warp owns its rows and columns, so it loads its own fragments
+// (16-byte loads, L1 shares them between the warps of a block): no shared memory and no block barrier.
+// The next rank tile's loads are issued before the current tile's MMAs (register double buffer), so
+// the loads of the unrolled rank loop overlap the MMAs. Values, order and MMAs are unchanged.
 #pragma once
-#include "../arch/cp_async.h"
 #include "../epilogue/context.h"
 
 namespace svdq::lowrank {
@@ -40,74 +39,54 @@ __device__ __forceinline__ void load_lora_act(uint32_t (&a)[4], const float* act
   for (int q = 0; q < 4; ++q) a[q] = pack_rn<H>(__fmul_rn(v[2 * q], scale), __fmul_rn(v[2 * q + 1], scale));
 }
 
+/** One rank tile's fragments of a warp: its A tiles (lora_act, summed and scaled) and B tiles (lora_up). */
+template <class Cfg>
+struct UpFrags {
+  uint32_t a[Cfg::WTM][4];
+  uint4 b[Cfg::WTN];
+};
+
 template <class Cfg>
 struct Up {
-  /**
-   * Dynamic shared memory the epilogue needs at the start of the block's (then idle) ring: one rank
-   * tile of A fragments for the block's BTM row tiles and of B fragments for its BTN column tiles, 512 B
-   * per 16-row/column tile. codegen/plan/gemm.ts sizes the launch with (blockM/16 + blockN/16) · 512.
-   */
-  static constexpr int kSmemBytes = (Cfg::BTM + Cfg::BTN) * 512;
-  static constexpr bool kAsync = Cfg::STAGING == gemm::Staging::Smem;  // cp.async exists (sm_80+)
+  /** No shared memory: each warp reads its own fragments. */
+  static constexpr int kSmemBytes = 0;
 
-  /** Waits for this thread's copies (the main loop's or ours), then for every thread of the block. */
-  static __device__ __forceinline__ void block_barrier() {
-    if constexpr (kAsync) arch::cp_async_wait<0>();
-    __syncthreads();
+  static __device__ __forceinline__ void load(UpFrags<Cfg>& f, const epilogue::Context<Cfg>& c, int rt) {
+    using H = typename Cfg::Half;
+    constexpr int R16 = Cfg::RANK / 16;
+    const auto* args = c.args;
+    const uint4* up = static_cast<const uint4*>(args->lora_up);  // [N/16][R/16][32] × 8 halves
+    const float scale = ldg(args->lora_scales + rt);
+#pragma unroll
+    for (int i = 0; i < Cfg::WTM; ++i) {
+      const int mt = c.warp_mt0 + i;
+      load_lora_act<H, R16>(f.a[i], args->lora_act, args->lora_act_slices, c.mtiles, mt, rt, scale, c.lane, mt < c.mtiles);
+    }
+#pragma unroll
+    for (int j = 0; j < Cfg::WTN; ++j) {
+      const int nt = c.warp_nt0 + j;
+      const bool ok = nt < c.ntiles;
+      f.b[j] = ldg_pred(up + (ok ? (static_cast<size_t>(nt) * R16 + rt) * 32 + c.lane : 0), ok, make_uint4(0u, 0u, 0u, 0u));
+    }
   }
 
   static __device__ __forceinline__ void apply(const epilogue::Context<Cfg>& c, epilogue::Tile<Cfg>& y) {
     using H = typename Cfg::Half;
     constexpr int R16 = Cfg::RANK / 16;
-    const auto* args = c.args;
-    const uint4* up = static_cast<const uint4*>(args->lora_up);  // [N/16][R/16][32] × 8 halves
-    uint4* s_act = reinterpret_cast<uint4*>(c.smem);             // [BTM][32] A fragments of rank tile rt
-    uint4* s_up = s_act + Cfg::BTM * 32;                         // [BTN][32] B fragments of rank tile rt
-    const int block_mt0 = c.warp_mt0 - c.warp_m * Cfg::WTM;
-    const int block_nt0 = c.warp_nt0 - c.warp_n * Cfg::WTN;
-#pragma unroll 1
-    for (int rt = 0; rt < R16; ++rt) {
-      const float scale = ldg(args->lora_scales + rt);
-      block_barrier();  // the ring, or the previous rank tile's fragments, may still be read
-#pragma unroll 1
-      for (int x = c.tid; x < Cfg::BTM * 32; x += Cfg::THREADS) {
-        const int mt = block_mt0 + x / 32;
-        uint32_t a[4];
-        load_lora_act<H, R16>(a, args->lora_act, args->lora_act_slices, c.mtiles, mt, rt, scale, x % 32,
-                              mt < c.mtiles);
-        sts(s_act + x, make_uint4(a[0], a[1], a[2], a[3]));
-      }
-#pragma unroll 1
-      for (int x = c.tid; x < Cfg::BTN * 32; x += Cfg::THREADS) {
-        const int nt = block_nt0 + x / 32;
-        const bool ok = nt < c.ntiles;
-        const uint4* src = up + (ok ? (static_cast<size_t>(nt) * R16 + rt) * 32 + x % 32 : 0);
-        if constexpr (kAsync) {
-          arch::cp_async_cg16(s_up + x, src, ok ? 16u : 0u);  // 0: zero-filled, nothing read
-        } else {
-          sts(s_up + x, ldg_pred(src, ok, make_uint4(0u, 0u, 0u, 0u)));
-        }
-      }
-      if constexpr (kAsync) arch::cp_async_commit();
-      block_barrier();
-      uint32_t a[Cfg::WTM][4];
+    UpFrags<Cfg> f[2];
+    load(f[0], c, 0);
 #pragma unroll
-      for (int i = 0; i < Cfg::WTM; ++i) {
-        const uint4 v = lds(s_act + (c.warp_m * Cfg::WTM + i) * 32 + c.lane);
-        a[i][0] = v.x;
-        a[i][1] = v.y;
-        a[i][2] = v.z;
-        a[i][3] = v.w;
-      }
+    for (int rt = 0; rt < R16; ++rt) {
+      if (rt + 1 < R16) load(f[(rt + 1) & 1], c, rt + 1);  // in flight during this tile's MMAs
+      const UpFrags<Cfg>& cur = f[rt & 1];
 #pragma unroll
       for (int j = 0; j < Cfg::WTN; ++j) {
-        const uint4 w = lds(s_up + (c.warp_n * Cfg::WTN + j) * 32 + c.lane);
 #pragma unroll
         for (int i = 0; i < Cfg::WTM; ++i) {
           float lo[4] = {y.v[i][j][0], y.v[i][j][1], y.v[i][j][2], y.v[i][j][3]};
           float hi[4] = {y.v[i][j][4], y.v[i][j][5], y.v[i][j][6], y.v[i][j][7]};
-          mma16<H>(lo, a[i], w.x, w.y);
-          mma16<H>(hi, a[i], w.z, w.w);
+          mma16<H>(lo, cur.a[i], cur.b[j].x, cur.b[j].y);
+          mma16<H>(hi, cur.a[i], cur.b[j].z, cur.b[j].w);
 #pragma unroll
           for (int e = 0; e < 4; ++e) {
             y.v[i][j][e] = lo[e];
