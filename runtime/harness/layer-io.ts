@@ -120,8 +120,19 @@ export async function readLayerFile(file: string, options: WeightOptions = {}): 
         layer.loraScales = Float32Array.from(await floatOf(sci));
       }
     }
+    // NVFP4 two-level activation scaling (docs/numerics.md): the static per-tensor activation scale.
+    let atensorScale: number | undefined;
+    const isi = opt('input_scale');
+    if (isi) {
+      if (format.kind !== 'nvfp4') bad('input_scale', `is present, but only NVFP4 has a per-tensor activation scale; this layer's weights are ${format.kind}`);
+      if (isi.dtype !== 'F32') bad('input_scale', `has dtype ${isi.dtype}; expected F32 (the ModelOpt/TensorRT convention)`);
+      if (isi.shape.length > 1 || isi.shape.reduce((a, b) => a * b, 1) !== 1) bad('input_scale', `has shape [${isi.shape.join(',')}]; expected a scalar ([] or [1])`);
+      const v = new DataView((await f.readBytes('input_scale')).slice().buffer).getFloat32(0, true);
+      if (!(Number.isFinite(v) && v > 0)) bad('input_scale', `is ${v}; the NVFP4 per-tensor activation scale must be a finite number > 0`);
+      atensorScale = v;
+    }
     const activation = recordedActivation(file, f.metadata);
-    return { inputs: { layer, M, x }, weights, hasBias: !!bi, fileRank, ...(activation ? { activation } : {}) };
+    return { inputs: { layer, M, x, ...(atensorScale !== undefined ? { atensorScale } : {}) }, weights, hasBias: !!bi, fileRank, ...(activation ? { activation } : {}) };
   } finally {
     await f.close();
   }
