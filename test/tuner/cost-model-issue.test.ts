@@ -86,8 +86,10 @@ describe('memory levels', () => {
     const p = { m: 4096, n: 3072, k: 12288 };
     const one = gemmTrafficForModel(plan, p, { slices: 1 });
     const many = gemmTrafficForModel(plan, p, { slices: 48 });
-    // lora_act: slices × (M/16 · R/16 tiles of 1 KiB) per N-block of fc2.
-    expect(many.bytes - one.bytes).toBe(47 * (4096 / 16) * 2 * (3072 / 128) * 1024);
+    // lora_act: slices × (M/16 · R/16 tiles of 1 KiB) per N-block of fc2, read by every warp along N
+    // for its own tiles (lowrank/up.h loads per warp, no shared memory).
+    expect(plan.tile.blockN).toBe(128);
+    expect(many.bytes - one.bytes).toBe(47 * (4096 / 16) * 2 * (3072 / 128) * plan.tile.warpsN * 1024);
     expect(estimateGemmPlan(plan, p, ada, undefined, { slices: 48 }).memoryUs).toBeGreaterThan(estimateGemmPlan(plan, p, ada).memoryUs);
   });
 });
