@@ -54,13 +54,37 @@ export function gemmTrafficForModel(plan: GemmPlan, problem: Problem, opts: { sl
     bytesPerStage,
     flops: 2 * problem.m * problem.n * problem.k,
   };
-  if (plan.tile.staging !== 'reg') return base;
+  // The low-rank up projection reads lora_act per warp along N and lora_up per warp along M
+  // (lowrank/up.h, no shared memory): the warps of one block read the same tiles together, so L2 sees
+  // each once per block and L1 serves the repeats (assumed: the tiles of one rank step fit in L1).
+  const lr = lowRankWarpReads(plan, problem, shape.slices);
+  if (plan.tile.staging !== 'reg') return lr.repeats > 0 ? { ...base, l2Bytes: base.bytes - lr.repeats, l1Bytes: lr.requested } : base;
   const perBlock = gemmTraffic({ ...plan, tile: { ...plan.tile, staging: 'smem' } }, shape);
   const resident = Math.max(1, opts.blocksPerSm ?? 1);
   const l1Free = opts.target ? Math.max(0, cacheFacts(opts.target).l1SmemKiBPerSm * 1024 - resident * plan.smemBytes) : Infinity;
   const hit = Math.min(1, l1Free / (resident * Math.max(1, plan.tile.stages) * bytesPerStage));
   const repeated = t.globalBytesLoaded - perBlock.globalBytesLoaded;
-  return { ...base, l2Bytes: perBlock.globalBytesLoaded + repeated * (1 - hit) + stored, l1Bytes: t.globalBytesLoaded };
+  return { ...base, l2Bytes: perBlock.globalBytesLoaded - lr.repeats + repeated * (1 - hit) + stored, l1Bytes: t.globalBytesLoaded };
+}
+
+/**
+ * The low-rank epilogue's per-warp reads (codegen/plan/gemm-traffic.ts counts every warp's request):
+ * `requested` in all, `repeats` = what the second and later warps of a block re-read.
+ */
+export function lowRankWarpReads(plan: GemmPlan, problem: Problem, slices: number): { requested: number; repeats: number } {
+  if (!plan.epilogue.some((e) => e.op === 'lowrank') || plan.rank <= 0) return { requested: 0, repeats: 0 };
+  const r16 = plan.rank / 16;
+  const gridM = Math.ceil(problem.m / plan.blockM);
+  const gridN = Math.ceil(problem.n / plan.blockN);
+  const mtiles = Math.ceil(problem.m / 16);
+  const ntiles = problem.n / 16;
+  const { warpsM, warpsN } = plan.tile;
+  const actPerBlockRow = slices * r16 * mtiles * gridN * 1024; // one read per block
+  const upPerBlockCol = r16 * ntiles * gridM * 512;
+  return {
+    requested: actPerBlockRow * warpsN + upPerBlockCol * warpsM,
+    repeats: actPerBlockRow * (warpsN - 1) + upPerBlockCol * (warpsM - 1),
+  };
 }
 
 /**

@@ -8,7 +8,7 @@ import { layer } from '../../dsl/spec.js';
 import { TARGETS, cacheFacts, resolveGpu } from '../../dsl/targets.js';
 import type { GemmTile } from '../../dsl/types.js';
 import { mainLoopCycles, memoryTimeUs, peak4BitFlops, tensorCyclesPerMma } from '../../tuner/cost-model.js';
-import { estimateGemmPlan, gemmTrafficForModel } from '../../tuner/estimate.js';
+import { estimateGemmPlan, gemmTrafficForModel, lowRankWarpReads } from '../../tuner/estimate.js';
 
 const ada = resolveGpu('sm_89');
 const a100 = resolveGpu('sm_80');
@@ -71,7 +71,8 @@ describe('memory levels', () => {
     const tr = gemmTrafficForModel(reg, p, { target: ada, blocksPerSm: 1 });
     const ts = gemmTrafficForModel(smem, p, { target: ada, blocksPerSm: 1 });
     expect(tr.bytes).toBeGreaterThan(3 * ts.bytes); // every warp requests its fragments …
-    expect(tr.l2Bytes).toBeCloseTo(ts.bytes, -3); // … but L2 sees the block's unique bytes
+    expect(tr.l2Bytes).toBeCloseTo(ts.l2Bytes ?? ts.bytes, -3); // … but L2 sees the block's unique bytes
+    expect(ts.l2Bytes).toBeLessThan(ts.bytes); // (the low-rank up's per-warp lora_up reads hit L1 in both)
     // The requests (loads only: stores bypass L1 reuse) are priced at L1 bandwidth.
     expect(tr.l1Bytes).toBeGreaterThan(3 * ts.bytes);
     expect(tr.l1Bytes).toBeLessThan(tr.bytes);
@@ -90,6 +91,12 @@ describe('memory levels', () => {
     // for its own tiles (lowrank/up.h loads per warp, no shared memory).
     expect(plan.tile.blockN).toBe(128);
     expect(many.bytes - one.bytes).toBe(47 * (4096 / 16) * 2 * (3072 / 128) * plan.tile.warpsN * 1024);
+    // L2 sees each slice once per block; the other warps' re-reads are L1 requests.
+    const lr = lowRankWarpReads(plan, p, 48);
+    const { warpsM, warpsN, blockM } = plan.tile;
+    expect(lr.repeats).toBe(48 * (4096 / 16) * 2 * (3072 / 128) * 1024 * (warpsN - 1) + 2 * (3072 / 16) * Math.ceil(4096 / blockM) * 512 * (warpsM - 1));
+    expect(many.l2Bytes).toBe(many.bytes - lr.repeats);
+    expect(many.l1Bytes).toBe(lr.requested);
     expect(estimateGemmPlan(plan, p, ada, undefined, { slices: 48 }).memoryUs).toBeGreaterThan(estimateGemmPlan(plan, p, ada).memoryUs);
   });
 });
