@@ -1,6 +1,6 @@
 // Value checks every layer passes before a kernel sees it, the same for `run` (a user's logical file)
-// and `pack` (export/pack/verify.ts enforces the same rules; test/runtime/harness/validate-layer.test.ts
-// checks the two agree): codes in range, scales finite and ≥ 0 (NaN-free fp8 codes), a finite per-tensor
+// and `pack` (export/pack/verify.ts calls this; test/runtime/harness/validate-layer.test.ts checks the
+// two commands agree): codes in range, scales finite and ≥ 0 (NaN-free fp8 codes), a finite per-tensor
 // scale > 0, finite low-rank weights, lora_scales, bias, and non-zero finite smoothing (the activation
 // kernel divides by it: a 0 makes every output NaN). Each failure is a UserError naming the source, the
 // tensor, the element, the value and the rule.
