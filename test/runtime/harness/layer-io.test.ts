@@ -7,22 +7,14 @@ import { readLayerFile, writeLayerOutput } from '../../../runtime/harness/layer-
 import { specFromFile } from '../../../runtime/harness/run-file.js';
 import { UserError } from '../../../dsl/errors.js';
 import { toBits16 } from '../../../numerics/float16.js';
+import { baseLayerTensors, bf16 } from './layer-file-fixture.js';
 import { quantizeWeights } from '../../../runtime/reference/quantize.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'svdq-layerio-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 const M = 3, N = 32, K = 128;
-const bf16 = (shape: number[], f: (i: number) => number): StTensorInput => ({
-  dtype: 'bf16',
-  shape,
-  data: Uint16Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => toBits16(f(i), 'bf16')),
-});
-const base = (): Record<string, StTensorInput> => ({
-  x: bf16([M, K], (i) => Math.sin(i)),
-  qweight: { dtype: 'int8', shape: [N, K], data: Int8Array.from({ length: N * K }, (_, i) => (i % 16) - 8) },
-  wscales: bf16([N, K / 64], (i) => 0.01 * (i + 1)),
-});
+const base = (): Record<string, StTensorInput> => baseLayerTensors(M, N, K);
 async function file(tensors: Record<string, StTensorInput>): Promise<string> {
   const p = path.join(dir, `l${n++}.safetensors`);
   await writeSafetensors(p, tensors);

@@ -10,6 +10,7 @@ import { parseUri } from '../../../codegen/uri.js';
 import { UserError } from '../../../dsl/errors.js';
 import type { LogicalLayer } from '../../../numerics/logical.js';
 import { toBits16 } from '../../../numerics/float16.js';
+import { baseLayerTensors, bf16 } from './layer-file-fixture.js';
 import { verifyLayer } from '../../../export/pack/verify.js';
 import { runLayerFile } from '../../../runtime/harness/run-file.js';
 import { actConfigProblems, validateLayerValues } from '../../../runtime/harness/validate-layer.js';
@@ -19,16 +20,7 @@ import { runs } from '../../fuzz/runs.js';
 const dir = mkdtempSync(path.join(os.tmpdir(), 'svdq-validate-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const M = 2, N = 32, K = 128;
-const bf16 = (shape: number[], f: (i: number) => number): StTensorInput => ({
-  dtype: 'bf16',
-  shape,
-  data: Uint16Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => toBits16(f(i), 'bf16')),
-});
-const base = (): Record<string, StTensorInput> => ({
-  x: bf16([M, K], (i) => Math.sin(i)),
-  qweight: { dtype: 'int8', shape: [N, K], data: Int8Array.from({ length: N * K }, (_, i) => (i % 16) - 8) },
-  wscales: bf16([N, K / 64], (i) => 0.01 * (i + 1)),
-});
+const base = (): Record<string, StTensorInput> => baseLayerTensors(M, N, K);
 let n = 0;
 async function run(tensors: Record<string, StTensorInput>, extra: Partial<Parameters<typeof runLayerFile>[0]> = {}) {
   const input = path.join(dir, `l${n++}.safetensors`);
