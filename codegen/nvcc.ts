@@ -29,18 +29,14 @@ function archNumber(arch: SmArch | string): string {
  * (docs/numerics.md); kernels that want an FMA write `__fmaf_rn`, so the GPU and emulator bits agree.
  */
 export function nvccFlags(arch: SmArch | string): string[] {
+  return [...kernelCodeFlags(arch), '-Xptxas', '-v', '-I', DEVICE_INCLUDE_DIR];
+}
+
+/** The flags that decide the generated code (no diagnostics, no include path): what a user's own build of
+ * the kernels must pass to get the same binary (gen --spec's CMakeLists.txt and compile line). */
+export function kernelCodeFlags(arch: SmArch | string): string[] {
   const n = archNumber(arch);
-  return [
-    '-gencode',
-    `arch=compute_${n},code=sm_${n}`,
-    '-std=c++17',
-    '-O3',
-    '--fmad=false',
-    '-Xptxas',
-    '-v',
-    '-I',
-    DEVICE_INCLUDE_DIR,
-  ];
+  return ['-gencode', `arch=compute_${n},code=sm_${n}`, '-std=c++17', '-O3', '--fmad=false'];
 }
 
 export interface PtxasReport {

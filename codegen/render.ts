@@ -45,3 +45,8 @@ export function renderLayerSources(layer: { act: { template: string; uri: string
     [`${layer.gemm.uri}.cu`, renderKernel(layer.gemm)],
   ]);
 }
+
+/** Renders any template under templates/ (e.g. 'user/CMakeLists.txt.hbs') with a context the caller decided. */
+export function renderTemplateFile(name: string, context: object): string {
+  return compiled(name)(context);
+}

@@ -6,6 +6,7 @@
 //   dist/cmake/     find_package(svdq) config (+ share/cmake/svdq for CMAKE_PREFIX_PATH)
 //   dist/torch/svdq PyTorch extension + loader (`import svdq` with dist/torch on sys.path)
 //   dist/manifest.json
+//   dist/embed/     with --embed: <family>.h + <family>.cpp, cubins embedded (export/embed.ts)
 // Every file is rendered or built first, then the whole tree replaces the old one in one rename.
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -19,6 +20,7 @@ import type { GemmTile, KernelSpec, Target } from '../dsl/types.js';
 import type { TuneRecord } from '../tuner/records.js';
 import { renderCmakeFiles } from './cmake.js';
 import { buildEmuSharedLibrary } from './emu-lib.js';
+import { renderEmbedded } from './embed.js';
 import { selectKernels, type KernelSelection } from './kernels.js';
 import { writeManifest } from './manifest.js';
 import { buildCudaLibraries } from './nvcc-lib.js';
@@ -46,6 +48,8 @@ export interface BuildOptions {
   onStep?: (step: string) => void;
   /** Replace `out` even when it is a non-empty folder svdq-codegen did not create. */
   force?: boolean;
+  /** Also write dist/embed/: a header + source pair per kernel family with its cubins embedded (export/embed.ts). */
+  embed?: boolean;
 }
 
 export interface BuildResult {
@@ -114,6 +118,10 @@ export async function buildPackage(o: BuildOptions): Promise<BuildResult> {
     if (o.cuda ?? true) {
       step(`lib: compiling ${kernelSources.length} kernel(s) with nvcc for ${targets.map((t) => t.arch).join(', ')}`);
       cuda = await buildCudaLibraries({ root: stage, kernelSources, targets });
+    }
+    if (o.embed) {
+      const embedded = await renderEmbedded(selection, step);
+      await writeTree(stage, [...embedded.files, { path: 'embed/index.json', text: `${JSON.stringify({ families: embedded.families }, null, 2)}\n` }]);
     }
     await writeTree(stage, renderCmakeFiles({ targets, cuda: Boolean(cuda), emu: Boolean(emuTarget) }));
     await writeTree(stage, renderTorchFiles());

@@ -11,6 +11,8 @@ import { gemmUri } from '../codegen/uri.js';
 import { defaultTiles } from '../codegen/default-tiles.js';
 import { mBucket, type MBucket } from './buckets.js';
 import { familyOfGemmUri } from './records.js';
+import { parseShapeText } from './shape.js';
+import { specProblems } from './spec-jobs.js';
 
 export interface TuneJob {
   /** Kernel family (spec without tile), e.g. w4a4_int4g64_bf16_r32_sm89_bias-lora. */
@@ -34,11 +36,11 @@ export interface JobOptions {
   resolution?: number;
   batch?: number;
   rank?: number;
-  /** "MxNxK" strings; replaces the catalog. */
+  /** "MxNxK" strings; replaces the catalog. With `specs`: "MxNxK" or "LABEL=MxNxK" (tuner/spec-jobs.ts). */
   shapes?: string[];
+  /** A user's DSL file's specs (tune --spec) instead of a catalog or the default spec; `file` names it in errors. */
+  specs?: { file: string; specs: readonly KernelSpec[] };
 }
-
-const SHAPE_RE = /^(\d+)x(\d+)x(\d+)$/i;
 
 export function parseShapes(list: string): string[] {
   return list.split(',').map((s) => s.trim()).filter(Boolean);
@@ -55,18 +57,18 @@ function layerDefaults(target: Target): { format: KernelSpec['format']; dtype: K
 }
 
 export function buildJobs(target: Target, opts: JobOptions): TuneJob[] {
-  const { format, dtype } = layerDefaults(target);
   type Row = { layer: string; spec: KernelSpec; m: number; n: number; k: number; needsAct: boolean; count: number; producer?: TuneJob['producer'] };
   let rows: Row[];
+  if (opts.specs) {
+    // A user's own specs (tune --spec): each at its shapes; the layer quantizes its own input.
+    rows = specProblems(opts.specs.specs, opts.shapes ?? [], target, opts.specs.file).map((p) => ({ ...p, needsAct: true, count: 1 }));
+    return jobsOf(target, rows);
+  }
+  const { format, dtype } = layerDefaults(target);
   if (opts.shapes && opts.shapes.length) {
     const rank = opts.rank ?? 32;
     rows = opts.shapes.map((s) => {
-      const m = SHAPE_RE.exec(s);
-      if (!m) throw new UserError(`--shapes: ${JSON.stringify(s)} is not valid; expected MxNxK, e.g. 4096x3072x3072`);
-      const [M, N, K] = [Number(m[1]), Number(m[2]), Number(m[3])];
-      if (M < 1 || N % 16 !== 0 || K % 64 !== 0 || N < 16 || K < 64) {
-        throw new UserError(`--shapes: ${s} is not valid; M ≥ 1, N a multiple of 16 and K a multiple of 64 (docs/layouts.md)`);
-      }
+      const { m: M, n: N, k: K } = parseShapeText(s, '--shapes');
       const spec = layer({ label: s, format, dtype, lowRank: rank, epilogue: ['bias', 'lowrank'] });
       return { layer: s, spec, m: M, n: N, k: K, needsAct: true, count: 1 };
     });
@@ -84,6 +86,10 @@ export function buildJobs(target: Target, opts: JobOptions): TuneJob[] {
     };
     rows = shapes.map((s) => ({ layer: s.layer, spec: specs.get(s.layer)!, m: s.m, n: s.n, k: s.k, needsAct: !inputFrom.has(s.layer), count: s.count, producer: producerOf(s.layer) }));
   }
+  return jobsOf(target, rows);
+}
+
+function jobsOf(target: Target, rows: readonly { layer: string; spec: KernelSpec; m: number; n: number; k: number; needsAct: boolean; count: number; producer?: TuneJob['producer'] }[]): TuneJob[] {
   const jobs = new Map<string, TuneJob>();
   for (const r of rows) {
     const bucket = mBucket(r.m);

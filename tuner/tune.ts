@@ -8,7 +8,7 @@ import path from 'node:path';
 import { UserError } from '../dsl/errors.js';
 import { withSlowInt4 } from '../dsl/compat.js';
 import { resolveGpu } from '../dsl/targets.js';
-import type { Target } from '../dsl/types.js';
+import type { KernelSpec, Target } from '../dsl/types.js';
 import { nvccVersion } from '../codegen/nvcc.js';
 import type { ActPlan, GemmPlan } from '../codegen/plan/index.js';
 import { detectGpu } from '../runtime/harness/gpu.js';
@@ -37,8 +37,10 @@ export interface TuneOptions {
   model?: string;
   resolution?: number;
   batch?: number;
-  /** "MxNxK" problems instead of a catalog. */
+  /** "MxNxK" problems instead of a catalog (with `specs`: also "LABEL=MxNxK"). */
   shapes?: string[];
+  /** A user's own DSL specs (tune --spec), tuned at `shapes` (tuner/spec-jobs.ts). */
+  specs?: { file: string; specs: readonly KernelSpec[] };
   rank?: number;
   mode?: 'auto' | TuneMode;
   /** Default `.svdq/tune-<target id>.json` under the working directory. */

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { checkOutputFile, checkWritableDir } from '../../codegen/paths.js';
 import { isSlowInt4Target, slowInt4Warning, withSlowInt4 } from '../../dsl/compat.js';
 import { UserError } from '../../dsl/errors.js';
+import { loadUserSpecFile } from '../../dsl/load.js';
 import { resolveGpu } from '../../dsl/targets.js';
 import { ensureDisassembler } from '../../codegen/inspect/index.js';
 import { disassemblableSm } from '../../codegen/inspect/tools.js';
@@ -95,7 +96,8 @@ export function register(program: Command): void {
     .option('--model <id>', 'built-in model catalog (default flux.1-dev)')
     .option('--resolution <px>', 'square image size in pixels (default: the model’s)', positiveInt('--resolution'))
     .option('--batch <n>', 'batch per forward (default: the model’s)', positiveInt('--batch'))
-    .option('--shapes <list>', 'explicit problems MxNxK,… instead of a model catalog', shapesArg)
+    .option('--shapes <list>', 'explicit problems MxNxK,… instead of a model catalog; with --spec also LABEL=MxNxK (that spec only)', shapesArg)
+    .option('--spec <file.ts>', 'tune the kernels of your own DSL file (as gen --spec) at --shapes')
     .option('--rank <r>', 'low-rank branch rank (default: the model’s, 32)', rankArg)
     .option('--mode <mode>', 'auto (measure on a GPU, else model) | measure | model', modeArg, 'auto')
     .option('--db <path>', 'tuning database (default .svdq/tune-<gpu>.json)')
@@ -111,6 +113,13 @@ export function register(program: Command): void {
     .option('--json', 'print a JSON result instead of the table')
     .action(async (o) => {
       if (o.shapes && o.model) throw new UserError('--shapes: cannot be combined with --model; give one or the other');
+      if (o.spec) {
+        for (const [flag, v] of [['--model', o.model], ['--rank', o.rank], ['--resolution', o.resolution], ['--batch', o.batch]] as const) {
+          if (v !== undefined) throw new UserError(`${flag}: not allowed with --spec (the spec file sets the kernels, --shapes the problems)`);
+        }
+      }
+      // Loaded (and its errors reported with file:line) before any output path is touched.
+      const specs = o.spec ? { file: o.spec as string, specs: await loadUserSpecFile(o.spec) } : undefined;
       if (o.allowSlowInt4) {
         const slow = withSlowInt4(resolveGpu(o.gpu));
         if (isSlowInt4Target(slow)) process.stderr.write(`${slowInt4Warning(slow)}\n`);
@@ -136,6 +145,7 @@ export function register(program: Command): void {
           resolution: o.resolution,
           batch: o.batch,
           shapes: o.shapes,
+          specs,
           rank: o.rank,
           mode: o.mode,
           db,

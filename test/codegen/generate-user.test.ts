@@ -13,7 +13,7 @@ const cli = path.resolve('bin/svdq-codegen.js');
 describe('gen --spec: a user DSL file, no build step', () => {
   it('renders each spec’s activation kernel and GEMM for the target', async () => {
     const out = path.join(dir, 'good');
-    const kernels = await generateUserSpecs({ specFile: path.join(fixtures, 'good-specs.ts'), gpu: 'sm_89', outDir: out });
+    const { kernels } = await generateUserSpecs({ specFile: path.join(fixtures, 'good-specs.ts'), gpu: 'sm_89', outDir: out });
     expect(kernels.map((k) => k.label)).toEqual(['fc1', 'fc1', 'fc2', 'fc2']);
     const fc1Gemm = kernels.find((k) => k.label === 'fc1' && k.uri.startsWith('w4a4_'))!;
     expect(fc1Gemm.uri).toMatch(/_sm89_bias-lora-gelu-qnext\.int4u4g64\.r32$/);

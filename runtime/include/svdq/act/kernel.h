@@ -25,6 +25,7 @@
 #include "../portable.h"
 #include "../arch/atomic.h"
 #include "../quant/tile.h"
+#include "launch_rules.h"
 #include "load.h"
 
 namespace svdq::act {
@@ -343,47 +344,20 @@ __global__ void __launch_bounds__(C::kThreads, 1) act_kernel(const svdq_act_args
   }
 }
 
-/** Why the arguments cannot be taken (null when they can). Mirrors svdq_act_args_t's documentation. */
+/** The config's launch rules as values (act/launch_rules.h holds the checks and the split count). */
 template <class C>
-inline const char* act_args_problem(const svdq_act_args_t* a) {
-  using Fmt = typename C::Fmt;
-  auto misaligned = [](const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15u) != 0; };
-  if (a == nullptr) return "args is NULL";
-  if (a->M < 1) return "M must be >= 1";
-  if (a->K < 64 || a->K % 64 != 0 || a->K % Fmt::kGroup != 0) return "K must be a positive multiple of 64 and of the group";
-  if (a->rank != C::kRank) return "rank differs from the compiled rank";
-  if (a->fill_blocks < 0) return "fill_blocks must be >= 0";
-  if (!(a->input_scale >= 0.0f) || a->input_scale > 3.0e38f) return "input_scale must be finite and >= 0 (0 = absent)";
-  if (a->x == nullptr || a->smooth == nullptr || a->aq == nullptr || a->ascales == nullptr) return "x, smooth, aq and ascales are required";
-  if (misaligned(a->aq) || misaligned(a->ascales)) return "aq and ascales must be 16-byte aligned";
-  if (C::kRank > 0) {
-    if (a->lora_down == nullptr || a->lora_act == nullptr) return "lora_down and lora_act are required when rank > 0";
-    if (misaligned(a->lora_down) || misaligned(a->lora_act)) return "lora_down and lora_act must be 16-byte aligned";
-    if (misaligned(a->lora_partials)) return "lora_partials must be 16-byte aligned";
-  }
-  return nullptr;
+constexpr ActRules act_rules() {
+  return ActRules{C::Fmt::kGroup, C::Fmt::kUnitK, C::kRank, C::kBlockM};
 }
 
-/**
- * K splits of a launch (codegen/plan/act.ts actGrid mirrors it): enough blocks to reach fill_blocks,
- * at most one per quantization unit and SVDQ_ACT_MAX_SPLITS; with rank > 0 only as many as lora_partials holds
- * (and none without counters). 1 = no split.
- */
+template <class C>
+inline const char* act_args_problem(const svdq_act_args_t* a) {
+  return act_args_problem(a, act_rules<C>());
+}
+
 template <class C>
 inline int act_splits(const svdq_act_args_t* a) {
-  const int m_blocks = (a->M + C::kBlockM - 1) / C::kBlockM;
-  if (a->fill_blocks <= m_blocks) return 1;
-  int s = (a->fill_blocks + m_blocks - 1) / m_blocks;
-  const int units = a->K / C::Fmt::kUnitK;  // at least one quantization unit per split
-  s = s < units ? s : units;
-  s = s < SVDQ_ACT_MAX_SPLITS ? s : SVDQ_ACT_MAX_SPLITS;
-  if (C::kRank > 0 && s > 1) {
-    if (a->split_counters == nullptr || a->lora_partials == nullptr) return 1;
-    const size_t slice = static_cast<size_t>((a->M + 15) / 16) * 16 * C::kRank * 4;
-    const size_t fits = a->lora_partials_bytes / slice;
-    s = static_cast<size_t>(s) < fits ? s : static_cast<int>(fits);
-  }
-  return s > 1 ? s : 1;
+  return act_splits(a, act_rules<C>());
 }
 
 /**
