@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -19,6 +19,31 @@ describe('gen --spec: a user DSL file, no build step', () => {
     expect(fc1Gemm.uri).toMatch(/_sm89_bias-lora-gelu-qnext\.int4u4g64\.r32$/);
     expect(readFileSync(fc1Gemm.file, 'utf8')).toContain(`svdq_${fc1Gemm.uri.replace(/[^A-Za-z0-9_]/g, '_')}`);
   });
+
+  it('writes a self-contained folder: device headers, manifest, CMakeLists.txt and a compile line that nvcc runs there', async () => {
+    const out = path.join(dir, 'self');
+    const r = await generateUserSpecs({ specFile: path.join(fixtures, 'good-specs.ts'), gpu: 'sm_89', outDir: out });
+    const manifest = JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8'));
+    expect(manifest.target.arch).toBe('sm_89');
+    expect(manifest.kernels.map((k: { label: string; kind: string }) => `${k.label}:${k.kind}`)).toEqual(['fc1:act', 'fc1:gemm', 'fc2:act', 'fc2:gemm']);
+    expect(manifest.headers).toContain('include/svdq/portable.h');
+    expect(manifest.headers).toContain('include/svdq/layer_args.h');
+    for (const h of manifest.headers) expect(existsSync(path.join(out, h))).toBe(true);
+    expect(readFileSync(path.join(out, 'README.md'), 'utf8')).toContain(r.compileLine);
+    const cmake = readFileSync(path.join(out, 'CMakeLists.txt'), 'utf8');
+    for (const k of r.kernels) expect(cmake).toContain(path.basename(k.file));
+    expect(r.compileLine).toBe('nvcc -gencode arch=compute_89,code=sm_89 -std=c++17 -O3 --fmad=false -Iinclude -c *.cu');
+    // Moved away from the repository (nothing may resolve through it), the documented line compiles every kernel.
+    const moved = mkdtempSync(path.join(os.tmpdir(), 'svdq-gen-user-moved-'));
+    try {
+      cpSync(out, moved, { recursive: true });
+      const nvcc = await execa('sh', ['-c', r.compileLine], { cwd: moved, reject: false, all: true });
+      expect(nvcc.exitCode, nvcc.all).toBe(0);
+      for (const k of r.kernels) expect(existsSync(path.join(moved, path.basename(k.file).replace(/\.cu$/, '.o')))).toBe(true);
+    } finally {
+      rmSync(moved, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it('points a bad spec at its file:line and writes nothing', async () => {
     const out = path.join(dir, 'bad');
